@@ -1,0 +1,292 @@
+/* http.c — reads a CGI/FastCGI request into a struct request, writes a
+ * struct response back, and builds RFC 9457 problem details. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http.h"
+
+static const struct {
+	const char	*name;	/* type is "/problems/<name>" */
+	int		 status;
+	const char	*title;
+} problems[PROBLEM__MAX] = {
+	[PROBLEM_NOT_FOUND] = { "not-found", 404, "Not found" },
+	[PROBLEM_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405,
+	    "Method not allowed" },
+	[PROBLEM_UNAUTHORIZED] = { "unauthorized", 401,
+	    "Missing or invalid bearer token" },
+	[PROBLEM_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", 415,
+	    "Content-Type must be application/json" },
+	[PROBLEM_PAYLOAD_TOO_LARGE] = { "payload-too-large", 413,
+	    "Body larger than 64 KiB" },
+	[PROBLEM_INVALID_JSON] = { "invalid-json", 400,
+	    "Body is not valid JSON" },
+	[PROBLEM_INVALID_BODY] = { "invalid-body", 400,
+	    "Body does not match what this endpoint accepts" },
+	[PROBLEM_INVALID_PARAMETER] = { "invalid-parameter", 400,
+	    "Query parameter out of range" },
+	[PROBLEM_KEY_MISSING] = { "idempotency-key-missing", 400,
+	    "The request needs an Idempotency-Key header" },
+	[PROBLEM_KEY_INVALID] = { "idempotency-key-invalid", 400,
+	    "The Idempotency-Key header is malformed" },
+	[PROBLEM_KEY_REUSED] = { "idempotency-key-reused", 422,
+	    "This Idempotency-Key was used for a different request" },
+	[PROBLEM_KEY_IN_PROGRESS] = { "idempotency-key-in-progress", 409,
+	    "A request with this Idempotency-Key is still being processed" },
+	[PROBLEM_UNKNOWN_PRODUCT] = { "unknown-product", 422,
+	    "No product with that sku" },
+	[PROBLEM_OUT_OF_STOCK] = { "out-of-stock", 409, "Not enough stock" },
+	[PROBLEM_ORDER_NOT_FOUND] = { "order-not-found", 404,
+	    "No such order" },
+	[PROBLEM_AMOUNT_MISMATCH] = { "amount-mismatch", 422,
+	    "Amount or currency differ from the order's total" },
+	[PROBLEM_ORDER_ALREADY_PAID] = { "order-already-paid", 409,
+	    "The order is already paid" },
+	[PROBLEM_SERVICE_BUSY] = { "service-busy", 503,
+	    "The database is busy; retry shortly" },
+	[PROBLEM_INTERNAL_ERROR] = { "internal-error", 500,
+	    "Internal server error" },
+};
+
+static const char *const method_names[METHOD__MAX] = {
+	[METHOD_GET] = "GET",
+	[METHOD_POST] = "POST",
+	[METHOD_OTHER] = "OTHER",
+};
+
+static const char *
+reason_phrase(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 500: return "Internal Server Error";
+	case 503: return "Service Unavailable";
+	default:  return "Unknown";
+	}
+}
+
+const char *
+http_problem_name(enum problem p)
+{
+	return problems[p].name;
+}
+
+const char *
+http_method_name(enum method m)
+{
+	return method_names[m];
+}
+
+/* Returns a copy of envp's value for name, or NULL when it is absent. */
+static char *
+param_dup(char **envp, const char *name)
+{
+	const char	*v = FCGX_GetParam(name, envp);
+
+	return v == NULL ? NULL : xstrdup(v);
+}
+
+/* Reads exactly n bytes of body. Returns 0, or -1 on a short body. */
+static int
+read_body(struct request *req, size_t n, FCGX_Stream *in)
+{
+	size_t	 got = 0;
+	int	 r;
+
+	req->body = xmalloc(n + 1);
+	while (got < n) {
+		if (in != NULL)
+			r = FCGX_GetStr(req->body + got, (int)(n - got), in);
+		else
+			r = (int)fread(req->body + got, 1, n - got, stdin);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	req->body[got] = '\0';
+	req->body_len = got;
+	return got == n ? 0 : -1;
+}
+
+int
+http_read(struct request *req, char **envp, FCGX_Stream *in)
+{
+	const char	*method, *uri, *len;
+	char		*end;
+	unsigned long	 n = 0;
+
+	memset(req, 0, sizeof(*req));
+	method = FCGX_GetParam("REQUEST_METHOD", envp);
+	if (method == NULL)
+		method = "GET";
+	if (strcmp(method, "GET") == 0)
+		req->method = METHOD_GET;
+	else if (strcmp(method, "POST") == 0)
+		req->method = METHOD_POST;
+	else
+		req->method = METHOD_OTHER;
+
+	/* PATH_INFO when run as a CGI script; the request URI otherwise. */
+	uri = FCGX_GetParam("PATH_INFO", envp);
+	if (uri == NULL || *uri == '\0')
+		uri = FCGX_GetParam("REQUEST_URI", envp);
+	if (uri == NULL || *uri == '\0')
+		uri = "/";
+	req->path = xstrdup(uri);
+	req->path[strcspn(req->path, "?")] = '\0';
+	req->query = param_dup(envp, "QUERY_STRING");
+	if (req->query == NULL)
+		req->query = xstrdup("");
+
+	req->content_type = param_dup(envp, "CONTENT_TYPE");
+	req->authorization = param_dup(envp, "HTTP_AUTHORIZATION");
+	req->idempotency_key = param_dup(envp, "HTTP_IDEMPOTENCY_KEY");
+
+	len = FCGX_GetParam("CONTENT_LENGTH", envp);
+	if (len != NULL && *len != '\0') {
+		errno = 0;
+		n = strtoul(len, &end, 10);
+		if (errno != 0 || *end != '\0' || *len == '-')
+			return -1;
+	}
+	if (n > HTTP_BODY_MAX) {
+		req->body_too_large = 1;
+		n = 0;
+	}
+	return read_body(req, n, in);
+}
+
+void
+http_request_free(struct request *req)
+{
+	free(req->path);
+	free(req->query);
+	free(req->content_type);
+	free(req->authorization);
+	free(req->idempotency_key);
+	free(req->body);
+	json_object_put(req->json);
+}
+
+long
+http_query_long(const struct request *req, const char *name, long def,
+    long min, long max)
+{
+	const char	*p = req->query;
+	size_t		 n = strlen(name);
+	char		*end;
+	long		 v;
+
+	for (; *p != '\0'; p += strcspn(p, "&"), p += (*p == '&')) {
+		if (strncmp(p, name, n) != 0 || p[n] != '=')
+			continue;
+		errno = 0;
+		v = strtol(p + n + 1, &end, 10);
+		if (errno != 0 || end == p + n + 1 ||
+		    (*end != '\0' && *end != '&') || v < min || v > max)
+			return -1;
+		return v;
+	}
+	return def;
+}
+
+static void
+out_write(FCGX_Stream *out, const char *s, size_t n)
+{
+	if (out != NULL)
+		FCGX_PutStr(s, (int)n, out);
+	else
+		fwrite(s, 1, n, stdout);
+}
+
+void
+http_write(const struct response *res, FCGX_Stream *out)
+{
+	struct buf	 head = { 0 };
+
+	buf_printf(&head, "Status: %d %s\r\n", res->status,
+	    reason_phrase(res->status));
+	buf_puts(&head, "Cache-Control: no-store\r\n");
+	buf_append(&head, res->headers.data, res->headers.len);
+	buf_printf(&head, "Content-Length: %zu\r\n\r\n", res->body.len);
+	out_write(out, head.data, head.len);
+	out_write(out, res->body.data, res->body.len);
+	if (out == NULL)
+		fflush(stdout);
+	buf_free(&head);
+}
+
+void
+http_response_free(struct response *res)
+{
+	buf_free(&res->headers);
+	buf_free(&res->body);
+}
+
+void
+http_header(struct response *res, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 value[512];
+
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	buf_printf(&res->headers, "%s: %s\r\n", name, value);
+}
+
+/* Sets status, headers and body of res from obj; releases obj. */
+static void
+reply(struct response *res, int status, const char *type,
+    struct json_object *obj)
+{
+	res->status = status;
+	buf_reset(&res->headers);
+	buf_reset(&res->body);
+	http_header(res, "Content-Type", "%s", type);
+	buf_puts(&res->body, json_object_to_json_string_ext(obj,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+	    JSON_C_TO_STRING_NOSLASHESCAPE));
+	buf_puts(&res->body, "\n");
+	json_object_put(obj);
+}
+
+void
+http_json(struct response *res, int status, struct json_object *obj)
+{
+	reply(res, status, "application/json", obj);
+}
+
+void
+http_problem(struct response *res, enum problem p, const char *fmt, ...)
+{
+	struct json_object	*obj = json_object_new_object();
+	char			 type[64], detail[1024];
+	va_list			 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	snprintf(type, sizeof(type), "/problems/%s", problems[p].name);
+
+	/* json_object_object_add steals each new value's reference. */
+	json_object_object_add(obj, "type", json_object_new_string(type));
+	json_object_object_add(obj, "title",
+	    json_object_new_string(problems[p].title));
+	json_object_object_add(obj, "status",
+	    json_object_new_int(problems[p].status));
+	json_object_object_add(obj, "detail", json_object_new_string(detail));
+	reply(res, problems[p].status, "application/problem+json", obj);
+}

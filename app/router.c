@@ -1,0 +1,114 @@
+/* router.c — one const table of routes, and the guard clauses every request
+ * passes before its handler: known path, allowed method, bearer token. */
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "handlers.h"
+#include "idempotency.h"
+#include "router.h"
+
+static const struct route routes[] = {
+	{ METHOD_GET,  "/health",		health_get, 1, NULL, NULL },
+	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL },
+	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL },
+	{ METHOD_POST, "/orders",		orders_create, 0,
+	    "create-order", order_fields },
+	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL },
+	{ METHOD_POST, "/payments/confirm",	payments_confirm, 0,
+	    "confirm-payment", payment_fields },
+	{ METHOD_GET,  "/idempotency-keys",	idem_keys_list, 0, NULL, NULL },
+};
+
+#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+
+/* Returns 1 if path matches pattern, storing a "{id}" segment in *id. */
+static int
+path_match(const char *pattern, const char *path, int64_t *id)
+{
+	const char	*p;
+	int64_t		 v;
+
+	while (*pattern != '\0') {
+		if (strncmp(pattern, "{id}", 4) == 0) {
+			/* 1 to 15 digits, no leading zero: fits any id. */
+			if (*path < '1' || *path > '9')
+				return 0;
+			for (v = 0, p = path; *p >= '0' && *p <= '9'; p++)
+				v = v * 10 + (*p - '0');
+			if (p - path > 15)
+				return 0;
+			*id = v;
+			path = p;
+			pattern += 4;
+			continue;
+		}
+		if (*pattern++ != *path++)
+			return 0;
+	}
+	return *path == '\0';
+}
+
+/* Runs a read-only handler inside one read transaction, so everything it
+ * reads comes from the same snapshot. */
+static void
+run_read(struct db *db, const struct route *r, struct request *req,
+    struct response *res)
+{
+	if (db_begin(db, 0) != SQLITE_OK) {
+		http_problem(res, PROBLEM_SERVICE_BUSY,
+		    "The database could not be read; retry in a second.");
+		http_header(res, "Retry-After", "1");
+		return;
+	}
+	r->handler(db, req, res);
+	db_rollback(db);	/* nothing to keep: it only read */
+}
+
+void
+router_dispatch(struct db *db, struct request *req, struct response *res)
+{
+	const struct route	*r = NULL;
+	struct buf		 allow = { 0 };
+	size_t			 i;
+
+	for (i = 0; i < NROUTES; i++) {
+		if (!path_match(routes[i].path, req->path, &req->path_id))
+			continue;
+		if (routes[i].method == req->method)
+			r = &routes[i];
+		buf_printf(&allow, "%s%s", allow.len ? ", " : "",
+		    http_method_name(routes[i].method));
+	}
+	if (allow.len == 0) {
+		http_problem(res, PROBLEM_NOT_FOUND,
+		    "There is nothing at %.200s. The API is described at /.",
+		    req->path);
+		return;
+	}
+	if (r == NULL) {
+		http_problem(res, PROBLEM_METHOD_NOT_ALLOWED,
+		    "%.200s accepts only %s.", req->path, allow.data);
+		http_header(res, "Allow", "%s", allow.data);
+		buf_free(&allow);
+		return;
+	}
+	buf_free(&allow);
+
+	if (db == NULL) {
+		http_problem(res, PROBLEM_INTERNAL_ERROR,
+		    "The database could not be opened; see the server log.");
+		return;
+	}
+	if (!r->public && auth_user(db, req->authorization, &req->user) != 0) {
+		http_problem(res, PROBLEM_UNAUTHORIZED,
+		    "Send \"Authorization: Bearer <token>\" with a valid token "
+		    "(the demo has alice-token and bob-token).");
+		http_header(res, "WWW-Authenticate", "Bearer realm=\"onceshop\"");
+		return;
+	}
+	if (r->operation != NULL)
+		idem_run(db, r, req, res);
+	else
+		run_read(db, r, req, res);
+}

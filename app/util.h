@@ -1,0 +1,41 @@
+/* util.h — small helpers every module uses: allocation that aborts on
+ * out-of-memory, a growable byte buffer, UTC timestamps. */
+#ifndef ONCESHOP_UTIL_H
+#define ONCESHOP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	*xmalloc(size_t);
+void	*xrealloc(void *, size_t);
+char	*xstrdup(const char *);
+
+void	 buf_append(struct buf *, const char *, size_t);
+void	 buf_puts(struct buf *, const char *);
+void	 buf_printf(struct buf *, const char *, ...)
+	     __attribute__((format(printf, 2, 3)));
+void	 buf_reset(struct buf *);
+void	 buf_free(struct buf *);
+
+/* Writes t as RFC 3339 UTC ("2026-11-23T18:29:12Z") into out[21]. */
+void	 time_rfc3339(time_t t, char out[21]);
+
+/* Current time in microseconds, for logging durations. */
+int64_t	 time_usec(void);
+
+/* Reads a decimal environment variable; def if unset, -1 if not a number
+ * in [min, max]. */
+long	 env_long(const char *name, long def, long min, long max);
+
+/* Writes the SHA-256 of the n bytes at p as 64 hex digits and a NUL. */
+void	 sha256_hex(const void *p, size_t n, char out[65]);
+
+#endif
