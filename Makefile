@@ -4,10 +4,14 @@
 
 PORT		?= 8080
 ONCESHOP_DB	?= $(CURDIR)/onceshop.db
-export ONCESHOP_DB
+# Empty means the default; lighttpd.conf passes them on to the workers.
+ONCESHOP_IDEMPOTENCY_TTL ?=
+ONCESHOP_BUSY_TIMEOUT_MS ?=
+ONCESHOP_SYNC	?=
+export ONCESHOP_DB ONCESHOP_IDEMPOTENCY_TTL ONCESHOP_BUSY_TIMEOUT_MS ONCESHOP_SYNC
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev curl sqlite3 perl
+	   libjson-c-dev libssl-dev curl sqlite3 jq perl
 LIBS_PC	 = fcgi sqlite3 json-c libcrypto
 
 CC	?= cc
@@ -77,7 +81,8 @@ run: build/onceshop
 	@echo "Ctrl-C stops it."
 	@echo
 	ONCESHOP_PORT=$(PORT) ONCESHOP_BIN=$(CURDIR)/build/onceshop \
-		ONCESHOP_LOG=/dev/stderr exec lighttpd -D -f lighttpd.conf
+		ONCESHOP_SOCKET=/tmp/onceshop-$(PORT).sock ONCESHOP_LOG=/dev/stderr \
+		exec lighttpd -D -f lighttpd.conf
 
 # Unit tests (C, TAP) and API tests (bash + curl against a real lighttpd,
 # TAP), all through prove. ONCESHOP_BIN picks the binary the API tests run.

@@ -7,6 +7,25 @@
 
 #include "body.h"
 
+/* Returns 1 if a single quote stands outside a string: json-c accepts
+ * 'strings' even in strict mode, JSON does not. */
+static int
+has_single_quote(const char *s, size_t len)
+{
+	size_t	 i;
+	int	 in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_string && s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			in_string = !in_string;
+		else if (s[i] == '\'' && !in_string)
+			return 1;
+	}
+	return 0;
+}
+
 struct json_object *
 body_parse(const char *s, size_t len, struct buf *why)
 {
@@ -19,8 +38,11 @@ body_parse(const char *s, size_t len, struct buf *why)
 		buf_puts(why, "the body contains a NUL byte");
 		return NULL;
 	}
-	/* json-c counts the outermost value as one level of depth. */
-	if ((tok = json_tokener_new_ex(BODY_DEPTH_MAX + 1)) == NULL)
+	if (has_single_quote(s, len)) {
+		buf_puts(why, "strings must be in double quotes");
+		return NULL;
+	}
+	if ((tok = json_tokener_new_ex(BODY_DEPTH_MAX)) == NULL)
 		abort();
 	json_tokener_set_flags(tok,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);

@@ -1,0 +1,125 @@
+# tests/lib.sh — sourced by every API test: TAP output, and a real lighttpd
+# that spawns the real onceshop binary, on a free loopback port, with a
+# fresh database, all stopped and removed when the test exits.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   start_server
+#   req GET /products
+#   is "$STATUS" 200 "the catalogue is public"
+#   done_testing
+
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BIN=${ONCESHOP_BIN:-$ROOT/build/onceshop}
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/onceshop-test.XXXXXX")
+export ONCESHOP_DB=$TMP/onceshop.db
+export ONCESHOP_IDEMPOTENCY_TTL=${ONCESHOP_IDEMPOTENCY_TTL:-}
+export ONCESHOP_BUSY_TIMEOUT_MS=${ONCESHOP_BUSY_TIMEOUT_MS:-}
+export ONCESHOP_SYNC=${ONCESHOP_SYNC:-}
+ALICE='Authorization: Bearer alice-token'
+BOB='Authorization: Bearer bob-token'
+JSON='Content-Type: application/json'
+TESTS=0
+FAILED=0
+SERVER_PID=
+
+# ---- TAP ----------------------------------------------------------------
+
+pass() { TESTS=$((TESTS + 1)); echo "ok $TESTS - $1"; }
+fail() {
+	TESTS=$((TESTS + 1)); FAILED=$((FAILED + 1))
+	echo "not ok $TESTS - $1"
+	shift
+	for line in "$@"; do echo "#   $line"; done
+}
+
+# is GOT EXPECTED DESCRIPTION
+is() {
+	if [ "$1" = "$2" ]; then pass "$3"
+	else fail "$3" "got:      '$1'" "expected: '$2'"; fi
+}
+
+# like GOT REGEX DESCRIPTION
+like() {
+	if [[ $1 =~ $2 ]]; then pass "$3"
+	else fail "$3" "got:      '$1'" "expected to match: '$2'"; fi
+}
+
+done_testing() {
+	echo "1..$TESTS"
+	if [ "$FAILED" -ne 0 ] && [ -f "$TMP/error.log" ]; then
+		echo "# server log:"
+		tail -n 20 "$TMP/error.log" | sed 's/^/#   /'
+	fi
+	[ "$FAILED" -eq 0 ]
+}
+
+# ---- the server ----------------------------------------------------------
+
+stop_server() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_PID=
+	fi
+}
+trap 'stop_server; rm -rf "$TMP"' EXIT
+
+# start_server: creates the database (with demo data) and starts lighttpd
+# on a free port; sets BASE to its URL.
+start_server() {
+	local port try
+	"$BIN" init --demo >/dev/null || { echo "Bail out! onceshop init failed"; exit 1; }
+	for try in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 30000))
+		# Something answers there already: pick another port.
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
+			ONCESHOP_LOG=$TMP/error.log ONCESHOP_SOCKET=$TMP/fcgi.sock \
+			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error.log") &
+		SERVER_PID=$!
+		BASE=http://127.0.0.1:$port
+		for _ in $(seq 50); do
+			curl -sf -o /dev/null "$BASE/health" && return 0
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		stop_server
+	done
+	echo "Bail out! lighttpd did not start; log:"
+	cat "$TMP/error.log" 2>/dev/null
+	exit 1
+}
+
+# ---- requests ------------------------------------------------------------
+
+# req METHOD PATH [curl options...]: sets STATUS, BODY and HEADERS (the
+# response header lines, CR removed). The workers' log lines (stderr) and
+# lighttpd's own go to $TMP/error.log.
+req() {
+	local method=$1 path=$2
+	shift 2
+	STATUS=$(curl -s -o "$TMP/body" -D "$TMP/headers" -w '%{http_code}' \
+		-X "$method" "$@" "$BASE$path")
+	BODY=$(cat "$TMP/body")
+	HEADERS=$(tr -d '\r' < "$TMP/headers")
+}
+
+# header NAME: the value of response header NAME of the last req, or "".
+header() {
+	printf '%s\n' "$HEADERS" | awk -v n="$1" 'BEGIN { n = tolower(n) }
+		{ i = index($0, ":"); if (tolower(substr($0, 1, i - 1)) == n) {
+			print substr($0, i + 2); exit } }'
+}
+
+# json FILTER: jq FILTER applied to the last response body.
+json() { jq -r "$1" <<<"$BODY"; }
+
+# sql QUERY: runs QUERY on the test database and prints the result.
+sql() { sqlite3 "$ONCESHOP_DB" "$1"; }
+
+# problem STATUS NAME DESCRIPTION: the last response is that problem.
+problem() {
+	is "$STATUS $(header Content-Type) $(json .type) $(json .status)" \
+		"$1 application/problem+json /problems/$2 $1" "$3"
+}
