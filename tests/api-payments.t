@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# POST /payments/confirm: pay once, replay the payment, and every way a
+# payment is refused — with nothing written twice.
+. "$(dirname "$0")/lib.sh"
+start_server
+
+pay() { # pay KEY BODY [USER-HEADER]
+	req POST /payments/confirm -H "${3:-$ALICE}" -H "$JSON" -H "Idempotency-Key: $1" -d "$2"
+}
+payments() { sql "SELECT count(*) FROM payments"; }
+
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: o-1' \
+	-d '{"items":[{"sku":"POT-TETSU","quantity":1}]}'
+id=$(json .id)
+is "$STATUS $(json .total)" "201 9800" "alice has an order of 9800 yen to pay"
+
+# --- refused payments: nothing written, the order stays pending ---
+pay p-wrong "{\"order_id\":$id,\"amount\":9700,\"currency\":\"JPY\"}"
+problem 422 amount-mismatch "a wrong amount is 422 amount-mismatch"
+like "$(json .detail)" "9800" "... and the detail says what the order costs"
+pay p-usd "{\"order_id\":$id,\"amount\":9800,\"currency\":\"USD\"}"
+problem 422 amount-mismatch "another currency is 422 amount-mismatch"
+pay p-none '{"order_id":999999,"amount":9800,"currency":"JPY"}'
+problem 404 order-not-found "an order that does not exist is 404"
+pay p-bob "{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\"}" "$BOB"
+problem 404 order-not-found "bob cannot pay alice's order: 404, not 403"
+for b in '{"order_id":0,"amount":9800,"currency":"JPY"}' \
+	"{\"order_id\":$id,\"amount\":-1,\"currency\":\"JPY\"}" \
+	"{\"order_id\":$id,\"amount\":9800}" \
+	"{\"order_id\":\"$id\",\"amount\":9800,\"currency\":\"JPY\"}" \
+	"{\"order_id\":$id,\"amount\":9800.0,\"currency\":\"JPY\"}" \
+	"{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\",\"tip\":100}"; do
+	pay p-bad "$b"
+	problem 400 invalid-body "a malformed payment (${b:0:40}) is 400"
+done
+is "$(payments) $(sql "SELECT status FROM orders WHERE id = $id")" "0 pending" \
+	"no refused payment wrote anything; the order is still pending"
+
+# --- the payment ---
+pay p-1 "{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\"}"
+is "$STATUS" 201 "the right amount is 201"
+is "$(json '"\(.order_id) \(.amount) \(.currency) \(.status)"')" "$id 9800 JPY succeeded" \
+	"... body: order_id, amount, currency, status succeeded"
+like "$(json .id) $(json .created_at)" '^[0-9]+ [0-9T:Z-]{20}$' "... with an id and created_at"
+paid_body=$BODY
+req GET "/orders/$id" -H "$ALICE"
+is "$(json '"\(.status) \(.payment_id)"')" "paid $(sql 'SELECT id FROM payments')" \
+	"the order is paid, and shows its payment id"
+like "$(json .paid_at)" '^[0-9T:Z-]{20}$' "... and paid_at"
+
+# --- the retry of the payment: replayed, not charged twice ---
+pay p-1 "{\"currency\":\"JPY\",\"amount\":9800,\"order_id\":$id}"
+is "$STATUS $(header Idempotent-Replayed)" "201 true" "retrying the payment replays it"
+is "$BODY" "$paid_body" "... byte for byte"
+is "$(payments)" 1 "... one payment row"
+
+# --- a second payment with a new key ---
+pay p-2 "{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\"}"
+problem 409 order-already-paid "paying again with a new key is 409 order-already-paid"
+pay p-2 "{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\"}"
+is "$STATUS $(header Idempotent-Replayed)" "409 true" "... and that 409 is replayed under its key"
+is "$(payments)" 1 "still one payment"
+
+# --- the second line of defence: the schema itself refuses a 2nd payment ---
+out=$(sqlite3 "$ONCESHOP_DB" "INSERT INTO payments (order_id, amount, currency, status, created_at) VALUES ($id, 9800, 'JPY', 'succeeded', 'x')" 2>&1)
+like "$out" 'UNIQUE constraint failed: payments.order_id' "payments.order_id is UNIQUE in the schema"
+out=$(sqlite3 "$ONCESHOP_DB" "UPDATE products SET stock = -1 WHERE sku = 'POT-TETSU'" 2>&1)
+like "$out" 'CHECK constraint failed' "stock cannot go below zero in the schema"
+
+is "$(sql 'PRAGMA integrity_check')" ok "PRAGMA integrity_check is ok"
+done_testing

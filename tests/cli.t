@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The onceshop subcommands: --version, init (idempotent), user add, usage.
+. "$(dirname "$0")/lib.sh"
+
+like "$("$BIN" --version)" '^onceshop [0-9]+\.[0-9]+\.[0-9]+$' "onceshop --version"
+
+out=$("$BIN" init)
+is "$out" "applied 001-init.sql" "init on a new database applies the migrations"
+is "$(sql 'PRAGMA user_version')" 1 "... and records the version in user_version"
+is "$(sql 'PRAGMA journal_mode')" wal "... in WAL mode"
+is "$("$BIN" init)" "" "init again applies nothing"
+is "$(sql 'SELECT count(*) FROM users')" 0 "without --demo there are no users"
+"$BIN" init --demo >/dev/null && "$BIN" init --demo >/dev/null
+is "$(sql 'SELECT group_concat(name) FROM (SELECT name FROM users ORDER BY name)')" "alice,bob" \
+	"init --demo, twice, adds alice and bob once"
+is "$(sql 'SELECT count(*) FROM products')" 5 "... and five products once"
+
+token=$("$BIN" user add carol)
+like "$token" '^[0-9a-f]{64}$' "user add prints a random 64-hex-digit token"
+is "$(sql "SELECT count(*) FROM api_tokens WHERE token_sha256 = '$(printf %s "$token" | sha256sum | cut -c1-64)'")" 1 \
+	"... only its SHA-256 is stored"
+is "$(sql "SELECT count(*) FROM api_tokens WHERE token_sha256 = '$token'")" 0 "... never the token"
+out=$(env -i ONCESHOP_DB="$ONCESHOP_DB" REQUEST_METHOD=GET PATH_INFO=/orders \
+	HTTP_AUTHORIZATION="Bearer $token" "$BIN" 2>/dev/null | head -1 | tr -d '\r')
+is "$out" "Status: 200 OK" "... and the token works"
+token2=$("$BIN" user add carol)
+[ "$token2" != "$token" ] && pass "a second user add gives carol another token" \
+	|| fail "a second user add gives carol another token"
+is "$(sql "SELECT count(*) FROM users WHERE name = 'carol'")" 1 "... for the same user"
+
+"$BIN" user add 'Bad Name!' 2>/dev/null
+is "$?" 1 "user add refuses a bad name"
+"$BIN" frobnicate 2>/dev/null
+is "$?" 2 "an unknown subcommand prints usage and exits 2"
+ONCESHOP_IDEMPOTENCY_TTL=abc "$BIN" init 2>"$TMP/err"
+is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_IDEMPOTENCY_TTL must be seconds, 1 or more" \
+	"a bad ONCESHOP_IDEMPOTENCY_TTL is refused with a message"
+ONCESHOP_SYNC=sometimes "$BIN" init 2>/dev/null
+is "$?" 1 "a bad ONCESHOP_SYNC is refused"
+ONCESHOP_SCHEMA=/nonexistent "$BIN" init 2>/dev/null
+is "$?" 1 "a missing schema directory is an error"
+
+done_testing
