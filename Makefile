@@ -80,7 +80,7 @@ run: build/onceshop
 	@echo "try:  curl -i http://127.0.0.1:$(PORT)/products"
 	@echo "Ctrl-C stops it."
 	@echo
-	ONCESHOP_PORT=$(PORT) ONCESHOP_BIN=$(CURDIR)/build/onceshop \
+	@ONCESHOP_PORT=$(PORT) ONCESHOP_BIN=$(CURDIR)/build/onceshop \
 		ONCESHOP_SOCKET=/tmp/onceshop-$(PORT).sock ONCESHOP_LOG=/dev/stderr \
 		exec lighttpd -D -f lighttpd.conf
 
