@@ -1,4 +1,5 @@
 /* body.c — strict JSON parsing, canonical JSON and field-table validation. */
+#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,23 +8,66 @@
 
 #include "body.h"
 
-/* Returns 1 if a single quote stands outside a string: json-c accepts
- * 'strings' even in strict mode, JSON does not. */
-static int
-has_single_quote(const char *s, size_t len)
+/* Returns the length of the UTF-8 sequence at s (at most n bytes), or 0 if
+ * it is malformed, overlong, a surrogate or above U+10FFFF. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
 {
-	size_t	 i;
-	int	 in_string = 0;
+	size_t		 len, i;
+	uint32_t	 cp;
 
-	for (i = 0; i < len; i++) {
-		if (in_string && s[i] == '\\')
-			i++;
-		else if (s[i] == '"')
-			in_string = !in_string;
-		else if (s[i] == '\'' && !in_string)
-			return 1;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
 	}
-	return 0;
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* json-c's strict mode still lets through some of what RFC 8259 forbids.
+ * Returns why s is not JSON on that account, or NULL. */
+static const char *
+not_json(const char *str, size_t len)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 i, n;
+	int			 in_string = 0;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = utf8_len(s + i, len - i)) == 0)
+			return "the body is not valid UTF-8";
+		if (in_string) {
+			if (s[i] == '\\')
+				n = 2;
+			else if (s[i] == '"')
+				in_string = 0;
+			else if (s[i] < 0x20)
+				return "control characters in strings must be escaped";
+		} else if (s[i] == '"')
+			in_string = 1;
+		else if (s[i] == '\'')
+			return "strings must be in double quotes";
+		else if (s[i] == '.' && (i + 1 == len || !isdigit(s[i + 1])))
+			return "a digit must follow a decimal point";
+		else if (isalpha(s[i]) && strchr("truefalsnE", s[i]) == NULL)
+			return "the only bare words are true, false and null";
+	}
+	return NULL;
 }
 
 struct json_object *
@@ -32,21 +76,23 @@ body_parse(const char *s, size_t len, struct buf *why)
 	struct json_tokener	*tok;
 	struct json_object	*v;
 	enum json_tokener_error	 err;
+	const char		*bad;
 	size_t			 end;
 
 	if (strlen(s) != len) {
 		buf_puts(why, "the body contains a NUL byte");
 		return NULL;
 	}
-	if (has_single_quote(s, len)) {
-		buf_puts(why, "strings must be in double quotes");
+	if ((bad = not_json(s, len)) != NULL) {
+		buf_puts(why, bad);
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(BODY_DEPTH_MAX)) == NULL)
 		abort();
 	json_tokener_set_flags(tok,
 	    JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-	v = json_tokener_parse_ex(tok, s, (int)len);
+	/* Include the NUL, so a bare number at the end is known complete. */
+	v = json_tokener_parse_ex(tok, s, (int)len + 1);
 	err = json_tokener_get_error(tok);
 	end = json_tokener_get_parse_end(tok);
 	json_tokener_free(tok);

@@ -1,0 +1,447 @@
+/* unit.c — unit tests, in TAP, of the pieces an idempotent POST goes
+ * through before the database: idem_key_parse, body_parse, body_canonical,
+ * idem_fingerprint and body_validate. Each function has a table of cases. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "body.h"
+#include "handlers.h"
+#include "idempotency.h"
+#include "util.h"
+
+/* 16, 64, 255 and 256 characters: the limits and one past them. */
+#define C16	"0123456789abcdef"
+#define C64	C16 C16 C16 C16
+#define C255	C64 C64 C64 C16 C16 C16 "0123456789abcde"
+#define C256	C255 "f"
+
+static int	 tests, failures;
+
+/* Prints one TAP line and returns cond. */
+static int
+ok(int cond, const char *fmt, ...)
+{
+	char	 name[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(name, sizeof(name), fmt, ap);
+	va_end(ap);
+	printf("%sok %d - %s\n", cond ? "" : "not ", ++tests, name);
+	if (!cond)
+		failures++;
+	return cond;
+}
+
+/* ---- idem_key_parse ---------------------------------------------------- */
+
+static const struct {
+	const char	*header;
+	const char	*key;		/* NULL: rejected */
+	const char	*name;
+} key_cases[] = {
+	{ "abc-123", "abc-123", "bare token" },
+	{ "4f1c2b6e-8a3d-4e5f-9a7b-1c2d3e4f5a6b",
+	  "4f1c2b6e-8a3d-4e5f-9a7b-1c2d3e4f5a6b",
+	  "UUID starting with a digit" },
+	{ "!#$%&'()*+,-./:;<=>?@[]^_`{|}~", "!#$%&'()*+,-./:;<=>?@[]^_`{|}~",
+	  "bare token of every symbol but quote and backslash" },
+	{ "\"abc\"", "abc", "quoted string" },
+	{ "\"a\\\"b\\\\c\"", "a\"b\\c", "quoted string with \\\" and \\\\" },
+	{ "\"a b\"", "a b", "quoted string with a space" },
+	{ " \tabc\t ", "abc", "spaces and tabs around a bare token" },
+	{ "\t \"abc\" \t", "abc", "spaces and tabs around a quoted string" },
+	{ "", NULL, "empty header" },
+	{ "\"\"", NULL, "empty quoted string" },
+	{ " \t ", NULL, "only white space" },
+	{ "\"", NULL, "a lone quote" },
+	{ C255, C255, "bare token of 255 characters" },
+	{ C256, NULL, "bare token of 256 characters" },
+	{ "\"" C255 "\"", C255, "quoted string of 255 characters" },
+	{ "\"" C256 "\"", NULL, "quoted string of 256 characters" },
+	{ "abc\x01", NULL, "control character \\x01 in a bare token" },
+	{ "ab\tc", NULL, "tab inside a bare token" },
+	{ "abc\x7f", NULL, "DEL in a bare token" },
+	{ "ab c", NULL, "space inside a bare token" },
+	{ "\"a\x01\"", NULL, "control character in a quoted string" },
+	{ "\"a\tb\"", NULL, "tab in a quoted string" },
+	{ "caf\xc3\xa9", NULL, "UTF-8 in a bare token" },
+	{ "\"caf\xc3\xa9\"", NULL, "UTF-8 in a quoted string" },
+	{ "\"abc", NULL, "unterminated quoted string" },
+	{ "\"abc\\\"", NULL, "closing quote escaped" },
+	{ "\"abc\"x", NULL, "text after the closing quote" },
+	{ "\"a\\nb\"", NULL, "invalid escape \\n" },
+	{ "\"abc\\", NULL, "backslash at the end" },
+	{ "ab\"c", NULL, "quote inside a bare token" },
+	{ "ab\\c", NULL, "backslash inside a bare token" },
+};
+
+static void
+test_key_parse(void)
+{
+	char	 key[IDEM_KEY_MAX + 1];
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++) {
+		memset(key, 'X', sizeof(key));
+		rc = idem_key_parse(key_cases[i].header, key);
+		if (key_cases[i].key == NULL)
+			ok(rc == -1, "idem_key_parse rejects %s",
+			    key_cases[i].name);
+		else
+			ok(rc == 0 && strcmp(key, key_cases[i].key) == 0,
+			    "idem_key_parse accepts %s", key_cases[i].name);
+	}
+}
+
+/* ---- body_parse -------------------------------------------------------- */
+
+static const struct {
+	const char	*in;
+	size_t		 len;		/* 0: strlen(in) */
+	int		 valid;
+	const char	*name;
+} parse_cases[] = {
+	{ "{\"items\":[{\"sku\":\"A-1\",\"quantity\":2}]}", 0, 1,
+	  "an order" },
+	{ "{} \t\r\n", 0, 1, "trailing white space" },
+	{ "[\"caf\xc3\xa9\"]", 0, 1, "UTF-8 in a string" },
+	{ "1", 0, 1, "the number 1 alone" },
+	{ "true", 0, 1, "true alone" },
+	{ "{} x", 0, 0, "trailing garbage" },
+	{ "{}{}", 0, 0, "two values" },
+	{ "{}\0{}", 5, 0, "an embedded NUL" },
+	{ "", 0, 0, "an empty body" },
+	{ "{\"a\":", 0, 0, "truncated object" },
+	{ "[1", 0, 0, "truncated array" },
+	{ "{\"a", 0, 0, "truncated string" },
+	{ "{'a':1}", 0, 0, "single quotes" },
+	{ "[\"it's\",\"a\\\\\",\"'\"]", 0, 1, "single quotes inside strings" },
+	{ "{a:1}", 0, 0, "an unquoted key" },
+	{ "[1,]", 0, 0, "a trailing comma in an array" },
+	{ "{\"a\":1,}", 0, 0, "a trailing comma in an object" },
+	{ "/**/{}", 0, 0, "a comment" },
+	{ "[01]", 0, 0, "a leading zero" },
+	{ "[1.]", 0, 0, "1." },
+	{ "[NaN]", 0, 0, "NaN" },
+	{ "[Infinity]", 0, 0, "Infinity" },
+	{ "[\"a\tb\"]", 0, 0,
+	  "a raw tab in a string" },
+	{ "\"\xff\"", 0, 0, "invalid UTF-8 byte \\xff" },
+	{ "[\"\x80\"]", 0, 0, "a UTF-8 continuation byte alone" },
+	{ "[\"\xc3\"]", 0, 0, "a truncated UTF-8 sequence" },
+	{ "[\"\xc0\xaf\"]", 0, 0,
+	  "overlong UTF-8 \\xc0\\xaf" },
+	{ "[\"\xed\xa0\x80\"]", 0, 0,
+	  "UTF-8 of a surrogate" },
+};
+
+/* Nesting, as json-c counts it: every value on the way in is one level,
+ * the outermost included. "[[]]" has 2 levels, "[[1]]" has 3. */
+static const struct {
+	int		 arrays;	/* "[[...]]" */
+	const char	*inner;		/* inside the innermost array */
+	int		 valid;
+	const char	*name;
+} depth_cases[] = {
+	{ 1, "", 1, "1 level, []" },
+	{ 16, "", 1, "16 levels, 16 arrays" },
+	{ 17, "", 0, "17 levels, 17 arrays" },
+	{ 15, "1", 1, "16 levels, 15 arrays around a number" },
+	{ 16, "1", 0, "17 levels, 16 arrays around a number" },
+};
+
+/* Parses s, checks the outcome and why, frees everything. */
+static void
+check_parse(const char *s, size_t len, int valid, const char *name)
+{
+	struct json_object	*v;
+	struct buf		 why = { 0 };
+
+	v = body_parse(s, len, &why);
+	if (valid)
+		ok(v != NULL && why.len == 0, "body_parse accepts %s", name);
+	else
+		ok(v == NULL && why.len > 0, "body_parse rejects %s", name);
+	json_object_put(v);
+	buf_free(&why);
+}
+
+static void
+test_parse(void)
+{
+	struct buf	 s = { 0 };
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++)
+		check_parse(parse_cases[i].in, parse_cases[i].len ?
+		    parse_cases[i].len : strlen(parse_cases[i].in),
+		    parse_cases[i].valid, parse_cases[i].name);
+	for (i = 0; i < sizeof(depth_cases) / sizeof(depth_cases[0]); i++) {
+		buf_reset(&s);
+		for (j = 0; j < depth_cases[i].arrays; j++)
+			buf_puts(&s, "[");
+		buf_puts(&s, depth_cases[i].inner);
+		for (j = 0; j < depth_cases[i].arrays; j++)
+			buf_puts(&s, "]");
+		check_parse(s.data, s.len, depth_cases[i].valid,
+		    depth_cases[i].name);
+	}
+	buf_free(&s);
+}
+
+/* ---- body_canonical ---------------------------------------------------- */
+
+static const struct {
+	const char	*in;
+	const char	*canonical;
+	const char	*name;
+} canonical_cases[] = {
+	{ "{\"b\":1,\"a\":2}", "{\"a\":2,\"b\":1}", "keys sorted" },
+	{ "{\"b\":1,\"B\":2,\"a\":3}", "{\"B\":2,\"a\":3,\"b\":1}",
+	  "keys sorted bytewise" },
+	{ "{\"z\":{\"y\":1,\"x\":2},\"a\":0}",
+	  "{\"a\":0,\"z\":{\"x\":2,\"y\":1}}",
+	  "nested objects sorted" },
+	{ "[{\"b\":1,\"a\":2}]", "[{\"a\":2,\"b\":1}]",
+	  "objects in arrays sorted" },
+	{ "[3,1,2]", "[3,1,2]", "arrays keep their order" },
+	{ " {\n\t\"a\" : [ 1 , 2 ] }\r\n", "{\"a\":[1,2]}",
+	  "white space removed" },
+	{ "[\"\\u00e9\"]", "[\"\xc3\xa9\"]", "\\u00e9 becomes raw UTF-8" },
+	{ "[\"\xc3\xa9\"]", "[\"\xc3\xa9\"]", "raw UTF-8 stays" },
+	{ "[\"\\u0041\"]", "[\"A\"]", "\\u0041 becomes A" },
+	{ "[\"\\/\"]", "[\"/\"]", "\\/ becomes /" },
+	{ "[\"\\\"\\\\\"]", "[\"\\\"\\\\\"]", "quote and backslash escaped" },
+	{ "[\"\\u0001\"]", "[\"\\u0001\"]", "control character escaped" },
+	{ "[\"\\u000a\"]", "[\"\\n\"]", "newline as \\n" },
+	{ "[\"\\t\\r\\b\\f\"]", "[\"\\t\\r\\b\\f\"]", "short escapes" },
+	{ "[1]", "[1]", "1" },
+	{ "[-1]", "[-1]", "-1" },
+	{ "[-0]", "[0]", "-0 becomes 0" },
+	{ "[-0.0]", "[0]", "-0.0 becomes 0" },
+	{ "[1.0]", "[1]", "1.0 becomes 1" },
+	{ "[1e2]", "[100]", "1e2 becomes 100" },
+	{ "[0.5]", "[0.5]", "0.5" },
+	{ "[9007199254740993]", "[9007199254740993]",
+	  "2^53 + 1 kept exactly" },
+	{ "[true,false,null]", "[true,false,null]", "true, false, null" },
+};
+
+static void
+test_canonical(void)
+{
+	struct json_object	*v;
+	struct buf		 why = { 0 }, out = { 0 };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(canonical_cases) / sizeof(canonical_cases[0]);
+	    i++) {
+		v = body_parse(canonical_cases[i].in,
+		    strlen(canonical_cases[i].in), &why);
+		if (v != NULL)
+			body_canonical(v, &out);
+		if (!ok(v != NULL && out.data != NULL &&
+		    strcmp(out.data, canonical_cases[i].canonical) == 0,
+		    "body_canonical: %s", canonical_cases[i].name))
+			printf("# got: %s\n", v != NULL ? out.data :
+			    why.data != NULL ? why.data : "");
+		json_object_put(v);
+		buf_free(&why);
+		buf_free(&out);
+	}
+}
+
+/* ---- idem_fingerprint -------------------------------------------------- */
+
+#define ORDER_A2	"{\"items\":[{\"sku\":\"A\",\"quantity\":2}]}"
+
+static const struct {
+	const char	*a, *b;
+	int		 same;
+	const char	*name;
+} fingerprint_cases[] = {
+	{ ORDER_A2, " { \"items\": [ { \"quantity\": 2, \"sku\": \"A\" } ] }\n",
+	  1, "equal for other key order and white space" },
+	{ ORDER_A2, "{\"items\":[{\"sku\":\"A\",\"quantity\":3}]}",
+	  0, "differs for quantity 2 and 3" },
+	{ ORDER_A2, "{\"items\":[{\"sku\":\"A\",\"quantity\":\"2\"}]}",
+	  0, "differs for 2 and \"2\"" },
+	{ ORDER_A2, "{\"items\":[{\"sku\":\"B\",\"quantity\":2}]}",
+	  0, "differs for sku A and B" },
+};
+
+/* Writes the fingerprint of the JSON text s to hex; "" if s is invalid. */
+static void
+fingerprint(const char *s, char hex[65])
+{
+	struct json_object	*v;
+	struct buf		 why = { 0 };
+
+	hex[0] = '\0';
+	if ((v = body_parse(s, strlen(s), &why)) != NULL)
+		idem_fingerprint(v, hex);
+	json_object_put(v);
+	buf_free(&why);
+}
+
+static void
+test_fingerprint(void)
+{
+	const char	*canon = "{\"items\":[{\"quantity\":2,\"sku\":\"A\"}]}";
+	char		 a[65], b[65];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(fingerprint_cases) /
+	    sizeof(fingerprint_cases[0]); i++) {
+		fingerprint(fingerprint_cases[i].a, a);
+		fingerprint(fingerprint_cases[i].b, b);
+		ok(a[0] != '\0' && b[0] != '\0' &&
+		    (strcmp(a, b) == 0) == fingerprint_cases[i].same,
+		    "idem_fingerprint %s", fingerprint_cases[i].name);
+	}
+
+	fingerprint(ORDER_A2, a);
+	ok(strlen(a) == 64 && strspn(a, "0123456789abcdef") == 64,
+	    "idem_fingerprint is 64 lowercase hex digits");
+	sha256_hex(canon, strlen(canon), b);
+	ok(strcmp(a, b) == 0,
+	    "idem_fingerprint is the SHA-256 of the canonical text");
+	fingerprint("{ }", a);
+	ok(strcmp(a, "44136fa355b3678a1146ad16f7e8649e"
+	    "94fb4fc21fe77e8310c060f61caaff8a") == 0,
+	    "idem_fingerprint of { } is the known SHA-256 of {}");
+}
+
+/* ---- body_validate ----------------------------------------------------- */
+
+#define ORDER_QTY(q)	"{\"items\":[{\"sku\":\"A-1\",\"quantity\":" q "}]}"
+#define ORDER_SKU(s)	"{\"items\":[{\"sku\":\"" s "\",\"quantity\":1}]}"
+
+static const struct {
+	const char		*in;
+	const struct field	*fields;
+	const char		*why;	/* NULL: valid; else a part of why */
+	const char		*name;
+} validate_cases[] = {
+	{ ORDER_QTY("2"), order_fields, NULL, "a valid order" },
+	{ ORDER_QTY("1"), order_fields, NULL, "quantity 1" },
+	{ ORDER_QTY("999"), order_fields, NULL, "quantity 999" },
+	{ ORDER_QTY("0"), order_fields, "items[0].quantity", "quantity 0" },
+	{ ORDER_QTY("1000"), order_fields, "items[0].quantity",
+	  "quantity 1000" },
+	{ ORDER_QTY("-1"), order_fields, "items[0].quantity", "quantity -1" },
+	{ ORDER_QTY("1.5"), order_fields, "items[0].quantity",
+	  "quantity 1.5" },
+	{ ORDER_QTY("\"2\""), order_fields, "items[0].quantity",
+	  "quantity \"2\"" },
+	{ ORDER_QTY("true"), order_fields, "items[0].quantity",
+	  "quantity true" },
+	{ ORDER_QTY("null"), order_fields, "items[0].quantity",
+	  "quantity null" },
+	{ ORDER_SKU(C64), order_fields, NULL, "sku of 64 characters" },
+	{ ORDER_SKU(""), order_fields, "items[0].sku", "sku \"\"" },
+	{ ORDER_SKU(C64 "x"), order_fields, "items[0].sku",
+	  "sku of 65 characters" },
+	{ ORDER_SKU("A\\u0001"), order_fields, "items[0].sku",
+	  "sku with a control character" },
+	{ "{\"items\":[]}", order_fields, "items", "0 items" },
+	{ "{\"items\":{}}", order_fields, "items", "items not an array" },
+	{ "{\"items\":[1]}", order_fields, "items[0]",
+	  "an item not an object" },
+	{ "{}", order_fields, "items", "missing items" },
+	{ "{\"items\":[{\"sku\":\"A\",\"quantity\":1}],\"coupon\":\"X\"}",
+	  order_fields, "coupon", "an unknown top-level member" },
+	{ "{\"items\":[{\"sku\":\"A\",\"quantity\":1,\"price\":1}]}",
+	  order_fields, "price", "an unknown member in an item" },
+	{ "{\"items\":[{\"quantity\":1}]}", order_fields, "items[0].sku",
+	  "missing sku" },
+	{ "{\"items\":[{\"sku\":\"A\"}]}", order_fields, "items[0].quantity",
+	  "missing quantity" },
+	{ "{\"items\":[{\"sku\":\"A\",\"quantity\":1},"
+	  "{\"sku\":\"A\",\"quantity\":2}]}", order_fields, "items[1].sku",
+	  "the same sku twice" },
+	{ "{\"items\":[{\"sku\":\"A\",\"quantity\":1},"
+	  "{\"sku\":\"B\",\"quantity\":0}]}", order_fields, "items[1].quantity",
+	  "quantity 0 in the second item" },
+	{ "[" ORDER_QTY("1") "]", order_fields, "object",
+	  "an array instead of an object" },
+	{ "{\"order_id\":1,\"amount\":1999,\"currency\":\"EUR\"}",
+	  payment_fields, NULL, "a valid payment" },
+	{ "{\"order_id\":0,\"amount\":1999,\"currency\":\"EUR\"}",
+	  payment_fields, "order_id", "payment with order_id 0" },
+	{ "{\"order_id\":1,\"amount\":-1,\"currency\":\"EUR\"}",
+	  payment_fields, "amount", "payment with amount -1" },
+	{ "{\"order_id\":1,\"amount\":1999}",
+	  payment_fields, "currency", "payment without currency" },
+};
+
+/* An order of n items with the skus S0, S1, ... */
+static const struct {
+	int		 items;
+	int		 valid;
+	const char	*name;
+} items_cases[] = {
+	{ 50, 1, "50 items" },
+	{ 51, 0, "51 items" },
+};
+
+/* Parses s and validates it against fields; checks why, frees all. */
+static void
+check_validate(const char *s, const struct field *fields, const char *part,
+    const char *name)
+{
+	struct json_object	*v;
+	struct buf		 why = { 0 };
+	int			 rc = 0;
+
+	if ((v = body_parse(s, strlen(s), &why)) != NULL)
+		rc = body_validate(v, fields, &why);
+	if (part == NULL)
+		ok(v != NULL && rc == 0 && why.len == 0,
+		    "body_validate accepts %s", name);
+	else if (!ok(v != NULL && rc == -1 && why.len > 0 &&
+	    strstr(why.data, part) != NULL,
+	    "body_validate rejects %s, naming %s", name, part))
+		printf("# why: \"%s\"\n", why.data ? why.data : "");
+	json_object_put(v);
+	buf_free(&why);
+}
+
+static void
+test_validate(void)
+{
+	struct buf	 s = { 0 };
+	size_t		 i;
+	int		 j;
+
+	for (i = 0; i < sizeof(validate_cases) / sizeof(validate_cases[0]); i++)
+		check_validate(validate_cases[i].in, validate_cases[i].fields,
+		    validate_cases[i].why, validate_cases[i].name);
+	for (i = 0; i < sizeof(items_cases) / sizeof(items_cases[0]); i++) {
+		buf_puts(&s, "{\"items\":[");
+		for (j = 0; j < items_cases[i].items; j++)
+			buf_printf(&s, "%s{\"sku\":\"S%d\",\"quantity\":1}",
+			    j > 0 ? "," : "", j);
+		buf_puts(&s, "]}");
+		check_validate(s.data, order_fields,
+		    items_cases[i].valid ? NULL : "items", items_cases[i].name);
+		buf_reset(&s);
+	}
+	buf_free(&s);
+}
+
+int
+main(void)
+{
+	test_key_parse();
+	test_parse();
+	test_canonical();
+	test_fingerprint();
+	test_validate();
+	printf("1..%d\n", tests);
+	return failures > 0;
+}
