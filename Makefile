@@ -92,7 +92,7 @@ test: build/onceshop build/unit
 
 # Every test again, against the sanitizer build.
 asan: build-asan/onceshop build-asan/unit
-	ASAN_OPTIONS=abort_on_error=1:detect_leaks=0 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
 
 sweep: build/onceshop

@@ -32,14 +32,13 @@ path_match(const char *pattern, const char *path, int64_t *id)
 	while (*pattern != '\0') {
 		if (strncmp(pattern, "{id}", 4) == 0) {
 			/* 1 to 15 digits, no leading zero: fits any id. */
-			if (*path < '1' || *path > '9')
+			for (p = path; *p >= '0' && *p <= '9'; p++)
+				continue;
+			if (*path == '0' || p == path || p - path > 15)
 				return 0;
-			for (v = 0, p = path; *p >= '0' && *p <= '9'; p++)
-				v = v * 10 + (*p - '0');
-			if (p - path > 15)
-				return 0;
+			for (v = 0; path < p; path++)
+				v = v * 10 + (*path - '0');
 			*id = v;
-			path = p;
 			pattern += 4;
 			continue;
 		}

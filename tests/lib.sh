@@ -46,6 +46,10 @@ like() {
 }
 
 done_testing() {
+	if [ -f "$TMP/error.log" ]; then
+		is "$(grep -cE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP/error.log")" 0 \
+			"the server log has no sanitizer report (make asan)"
+	fi
 	echo "1..$TESTS"
 	if [ "$FAILED" -ne 0 ] && [ -f "$TMP/error.log" ]; then
 		echo "# server log:"
