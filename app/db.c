@@ -144,6 +144,46 @@ db_exec_stmt(struct db *db, sqlite3_stmt *st)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
+struct json_object *
+db_json_row(sqlite3_stmt *st)
+{
+	struct json_object	*o = json_object_new_object(), *v;
+	int			 i;
+
+	for (i = 0; i < sqlite3_column_count(st); i++) {
+		switch (sqlite3_column_type(st, i)) {
+		case SQLITE_NULL:
+			continue;
+		case SQLITE_INTEGER:
+			v = json_object_new_int64(sqlite3_column_int64(st, i));
+			break;
+		default:
+			v = json_object_new_string_len(
+			    (const char *)sqlite3_column_text(st, i),
+			    sqlite3_column_bytes(st, i));
+		}
+		/* json_object_object_add steals the reference to v. */
+		json_object_object_add(o, sqlite3_column_name(st, i), v);
+	}
+	return o;
+}
+
+struct json_object *
+db_json_rows(struct db *db, sqlite3_stmt *st)
+{
+	struct json_object	*list = json_object_new_array();
+	int			 rc;
+
+	while ((rc = db_step(db, st)) == SQLITE_ROW)
+		json_object_array_add(list, db_json_row(st));
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		json_object_put(list);
+		return NULL;
+	}
+	return list;
+}
+
 /* Resets every cached statement, so none holds a stale read snapshot. */
 static void
 reset_all(struct db *db)

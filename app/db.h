@@ -6,6 +6,8 @@
 
 #include <sqlite3.h>
 
+#include <json-c/json.h>
+
 struct db;
 
 /* Opens path (created when create is set) in WAL mode with foreign keys
@@ -29,6 +31,15 @@ int		 db_step(struct db *, sqlite3_stmt *st);
 
 /* Runs st to completion. Returns 0, or -1 after logging the error. */
 int		 db_exec_stmt(struct db *, sqlite3_stmt *st);
+
+/* Returns the current row of st as a JSON object whose members are named
+ * by the result columns: INTEGER as a number, TEXT as a string; a NULL
+ * column is left out. */
+struct json_object *db_json_row(sqlite3_stmt *st);
+
+/* Steps st to its end and returns its rows as a JSON array of objects (see
+ * db_json_row), or NULL on a database error. */
+struct json_object *db_json_rows(struct db *, sqlite3_stmt *st);
 
 /* Runs plain SQL with no parameters. Returns an SQLite result code. */
 int		 db_exec(struct db *, const char *sql);

@@ -385,14 +385,13 @@ idem_keys_list(struct db *db, const struct request *req, struct response *res)
 	struct json_object	*list, *o;
 	sqlite3_stmt		*st;
 	long			 limit;
-	int			 rc;
 
 	if ((limit = http_query_long(req, "limit", 100, 1, 1000)) == -1) {
 		http_problem(res, PROBLEM_INVALID_PARAMETER,
 		    "limit must be an integer from 1 to 1000.");
 		return;
 	}
-	if ((st = db_stmt(db, "SELECT idem_key, operation, status, "
+	if ((st = db_stmt(db, "SELECT idem_key AS key, operation, status, "
 	    "response_status, fingerprint, created_at, expires_at "
 	    "FROM idempotency_keys WHERE user_id = ? "
 	    "ORDER BY created_at DESC, id DESC LIMIT ?")) == NULL) {
@@ -401,34 +400,11 @@ idem_keys_list(struct db *db, const struct request *req, struct response *res)
 	}
 	sqlite3_bind_int64(st, 1, req->user.id);
 	sqlite3_bind_int64(st, 2, limit);
-	list = json_object_new_array();
-	while ((rc = db_step(db, st)) == SQLITE_ROW) {
-		o = json_object_new_object();
-		/* json_object_object_add steals each new value's reference. */
-		json_object_object_add(o, "key", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 0)));
-		json_object_object_add(o, "operation", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 1)));
-		json_object_object_add(o, "status", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 2)));
-		json_object_object_add(o, "response_status",
-		    sqlite3_column_type(st, 3) == SQLITE_NULL ? NULL :
-		    json_object_new_int(sqlite3_column_int(st, 3)));
-		json_object_object_add(o, "fingerprint", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 4)));
-		json_object_object_add(o, "created_at", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 5)));
-		json_object_object_add(o, "expires_at", json_object_new_string(
-		    (const char *)sqlite3_column_text(st, 6)));
-		json_object_array_add(list, o);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		json_object_put(list);
+	if ((list = db_json_rows(db, st)) == NULL) {
 		reply_failed(res);
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "idempotency_keys", list);
+	json_object_object_add(o, "idempotency_keys", list);	/* steals list */
 	http_json(res, 200, o);
 }

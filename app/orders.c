@@ -19,24 +19,17 @@ const struct field order_fields[] = {
 	{ NULL, 0, 0, 0, NULL, NULL },
 };
 
-static struct json_object *
-column_string(sqlite3_stmt *st, int i)
-{
-	return json_object_new_string((const char *)sqlite3_column_text(st, i));
-}
-
 /* Loads order id of user into *out as its JSON representation. Returns 1,
  * 0 when the user has no such order, -1 on a database error. */
 static int
 order_load(struct db *db, int64_t id, int64_t user, struct json_object **out)
 {
-	struct json_object	*o, *items, *item;
+	struct json_object	*o, *items;
 	sqlite3_stmt		*st;
-	int64_t			 qty, price;
 	int			 rc;
 
 	if ((st = db_stmt(db, "SELECT o.id, o.status, o.currency, o.total, "
-	    "o.created_at, o.paid_at, p.id FROM orders o "
+	    "o.created_at, o.paid_at, p.id AS payment_id FROM orders o "
 	    "LEFT JOIN payments p ON p.order_id = o.id "
 	    "WHERE o.id = ? AND o.user_id = ?")) == NULL)
 		return -1;
@@ -46,49 +39,21 @@ order_load(struct db *db, int64_t id, int64_t user, struct json_object **out)
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? 0 : -1;
 	}
-	o = json_object_new_object();
-	/* json_object_object_add steals each new value's reference. */
-	json_object_object_add(o, "id",
-	    json_object_new_int64(sqlite3_column_int64(st, 0)));
-	json_object_object_add(o, "status", column_string(st, 1));
-	json_object_object_add(o, "currency", column_string(st, 2));
-	json_object_object_add(o, "total",
-	    json_object_new_int64(sqlite3_column_int64(st, 3)));
-	items = json_object_new_array();
-	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "created_at", column_string(st, 4));
-	if (sqlite3_column_type(st, 5) != SQLITE_NULL) {
-		json_object_object_add(o, "paid_at", column_string(st, 5));
-		json_object_object_add(o, "payment_id",
-		    json_object_new_int64(sqlite3_column_int64(st, 6)));
-	}
+	o = db_json_row(st);	/* paid_at and payment_id only once paid */
 	sqlite3_reset(st);
 
-	if ((st = db_stmt(db, "SELECT sku, name, quantity, unit_price "
-	    "FROM order_items WHERE order_id = ? ORDER BY rowid")) == NULL) {
+	if ((st = db_stmt(db, "SELECT sku, name, quantity, unit_price, "
+	    "quantity * unit_price AS subtotal FROM order_items "
+	    "WHERE order_id = ? ORDER BY rowid")) == NULL) {
 		json_object_put(o);
 		return -1;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	while ((rc = db_step(db, st)) == SQLITE_ROW) {
-		qty = sqlite3_column_int64(st, 2);
-		price = sqlite3_column_int64(st, 3);
-		item = json_object_new_object();
-		json_object_object_add(item, "sku", column_string(st, 0));
-		json_object_object_add(item, "name", column_string(st, 1));
-		json_object_object_add(item, "quantity",
-		    json_object_new_int64(qty));
-		json_object_object_add(item, "unit_price",
-		    json_object_new_int64(price));
-		json_object_object_add(item, "subtotal",
-		    json_object_new_int64(qty * price));
-		json_object_array_add(items, item);
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	if ((items = db_json_rows(db, st)) == NULL) {
 		json_object_put(o);
 		return -1;
 	}
+	json_object_object_add(o, "items", items);	/* steals items */
 	*out = o;
 	return 1;
 }
