@@ -131,6 +131,7 @@ http_read(struct request *req, char **envp, FCGX_Stream *in)
 	method = FCGX_GetParam("REQUEST_METHOD", envp);
 	if (method == NULL)
 		method = "GET";
+	req->method_name = xstrndup(method, 16);
 	if (strcmp(method, "GET") == 0)
 		req->method = METHOD_GET;
 	else if (strcmp(method, "POST") == 0)
@@ -171,6 +172,7 @@ http_read(struct request *req, char **envp, FCGX_Stream *in)
 void
 http_request_free(struct request *req)
 {
+	free(req->method_name);
 	free(req->path);
 	free(req->query);
 	free(req->content_type);

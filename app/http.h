@@ -51,6 +51,7 @@ struct user {
 
 struct request {
 	enum method	 method;
+	char		*method_name;	/* as sent, for the log */
 	char		*path;		/* without the query string */
 	char		*query;		/* "" when absent */
 	char		*content_type;	/* NULL when absent */

@@ -223,8 +223,8 @@ delete_expired(struct db *db, const char *now, int n)
 	return sqlite3_changes(db_handle(db));
 }
 
-/* Runs the handler under a savepoint: a response that is not 2xx undoes
- * the handler's writes, but is still stored and replayed. */
+/* Runs the handler under a savepoint: a 4xx response undoes the handler's
+ * writes, but is still stored and replayed; a 5xx rolls back everything. */
 static void
 run_handler(struct db *db, const struct route *r, struct request *req,
     struct response *res)
@@ -285,7 +285,7 @@ claim_and_run(struct db *db, const struct route *r, struct request *req,
 		return;
 	}
 	run_handler(db, r, req, res);
-	if (res->status >= 500 || store(db, id, res) == -1) {
+	if (res->status < 200 || res->status >= 500 || store(db, id, res) == -1) {
 		db_rollback(db);
 		reply_failed(res);
 		return;

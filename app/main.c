@@ -83,10 +83,10 @@ static void
 log_request(const struct request *req, const struct response *res,
     int64_t usec)
 {
-	fprintf(stderr, "onceshop: method=%s path=",
-	    req->method == METHOD_OTHER ? "other" :
-	    http_method_name(req->method));
-	log_value(req->path);
+	fputs("onceshop: method=", stderr);
+	log_value(req->method_name ? req->method_name : "-");
+	fputs(" path=", stderr);
+	log_value(req->path ? req->path : "-");
 	fputs(" user=", stderr);
 	log_value(req->user.id ? req->user.name : "-");
 	if (res->operation != NULL) {

@@ -38,6 +38,16 @@ xstrdup(const char *s)
 	return memcpy(xmalloc(n), s, n);
 }
 
+char *
+xstrndup(const char *s, size_t max)
+{
+	char	*p;
+
+	if ((p = strndup(s, max)) == NULL)
+		abort();
+	return p;
+}
+
 void
 buf_append(struct buf *b, const char *s, size_t n)
 {
