@@ -65,7 +65,7 @@ build/%.o: app/%.c | deps
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The same programs with AddressSanitizer and UBSan, in build-asan/.
-build-asan/onceshop build-asan/unit: $(APP_SRC) tests/unit.c | deps
+build-asan/onceshop build-asan/unit &: $(APP_SRC) tests/unit.c | deps
 	@mkdir -p build-asan
 	$(CC) $(CFLAGS) $(SAN) -o build-asan/onceshop $(APP_SRC) $(LDLIBS)
 	$(CC) $(CFLAGS) $(SAN) -Iapp -o build-asan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)

@@ -69,10 +69,10 @@ struct response {
 	int		 status;
 	struct buf	 headers;	/* "Name: value\r\n" lines */
 	struct buf	 body;
-	/* For the log line only. */
+	/* Set by the idempotency layer; the log line shows them. */
 	const char	*operation;
 	const char	*outcome;	/* new, replayed, mismatch, rejected, ... */
-	char		 key[256];
+	char		 key[256];	/* the parsed Idempotency-Key */
 };
 
 /* Reads the request from the CGI/FastCGI environment envp and, when in is

@@ -16,6 +16,8 @@
 #define C255	C64 C64 C64 C16 C16 C16 "0123456789abcde"
 #define C256	C255 "f"
 
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 static int	 tests, failures;
 
 /* Prints one TAP line and returns cond. */
@@ -84,7 +86,7 @@ test_key_parse(void)
 	size_t	 i;
 	int	 rc;
 
-	for (i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++) {
+	for (i = 0; i < NELEM(key_cases); i++) {
 		memset(key, 'X', sizeof(key));
 		rc = idem_key_parse(key_cases[i].header, key);
 		if (key_cases[i].key == NULL)
@@ -176,11 +178,11 @@ test_parse(void)
 	size_t		 i;
 	int		 j;
 
-	for (i = 0; i < sizeof(parse_cases) / sizeof(parse_cases[0]); i++)
+	for (i = 0; i < NELEM(parse_cases); i++)
 		check_parse(parse_cases[i].in, parse_cases[i].len ?
 		    parse_cases[i].len : strlen(parse_cases[i].in),
 		    parse_cases[i].valid, parse_cases[i].name);
-	for (i = 0; i < sizeof(depth_cases) / sizeof(depth_cases[0]); i++) {
+	for (i = 0; i < NELEM(depth_cases); i++) {
 		buf_reset(&s);
 		for (j = 0; j < depth_cases[i].arrays; j++)
 			buf_puts(&s, "[");
@@ -238,8 +240,7 @@ test_canonical(void)
 	struct buf		 why = { 0 }, out = { 0 };
 	size_t			 i;
 
-	for (i = 0; i < sizeof(canonical_cases) / sizeof(canonical_cases[0]);
-	    i++) {
+	for (i = 0; i < NELEM(canonical_cases); i++) {
 		v = body_parse(canonical_cases[i].in,
 		    strlen(canonical_cases[i].in), &why);
 		if (v != NULL)
@@ -418,10 +419,10 @@ test_validate(void)
 	size_t		 i;
 	int		 j;
 
-	for (i = 0; i < sizeof(validate_cases) / sizeof(validate_cases[0]); i++)
+	for (i = 0; i < NELEM(validate_cases); i++)
 		check_validate(validate_cases[i].in, validate_cases[i].fields,
 		    validate_cases[i].why, validate_cases[i].name);
-	for (i = 0; i < sizeof(items_cases) / sizeof(items_cases[0]); i++) {
+	for (i = 0; i < NELEM(items_cases); i++) {
 		buf_puts(&s, "{\"items\":[");
 		for (j = 0; j < items_cases[i].items; j++)
 			buf_printf(&s, "%s{\"sku\":\"S%d\",\"quantity\":1}",
