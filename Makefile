@@ -18,7 +18,7 @@ CC	?= cc
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wpointer-arith -Wformat=2
 # Recursively expanded, so pkg-config runs only after `deps` installed it.
-CFLAGS	 = -std=c11 -D_GNU_SOURCE -O2 -g $(WARN) $(shell pkg-config --cflags $(LIBS_PC))
+CFLAGS	 = -std=c11 -D_GNU_SOURCE -pthread -O2 -g $(WARN) $(shell pkg-config --cflags $(LIBS_PC))
 LDLIBS	 = $(shell pkg-config --libs $(LIBS_PC))
 SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer
 

@@ -8,35 +8,53 @@
 
 #include "auth.h"
 
-int
-auth_user(struct db *db, const char *authorization, struct user *user)
+/* Returns the token of an "Authorization: Bearer <token>" value, or NULL. */
+static const char *
+bearer_token(const char *authorization)
 {
-	sqlite3_stmt	*st;
 	const char	*token;
-	char		 hash[65];
-	int		 rc;
 
 	if (authorization == NULL ||
 	    strncasecmp(authorization, "Bearer ", 7) != 0)
-		return -1;
+		return NULL;
 	for (token = authorization + 7; *token == ' '; token++)
 		continue;
-	if (*token == '\0' || strlen(token) > 512)
-		return -1;
-	sha256_hex(token, strlen(token), hash);
+	return *token == '\0' || strlen(token) > 512 ? NULL : token;
+}
 
-	if ((st = db_stmt(db,
-	    "SELECT u.id, u.name FROM api_tokens t "
-	    "JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = ?")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	if ((rc = db_step(db, st)) == SQLITE_ROW) {
-		user->id = sqlite3_column_int64(st, 0);
-		snprintf(user->name, sizeof(user->name), "%s",
-		    (const char *)sqlite3_column_text(st, 1));
+int
+auth_user_or_reply(struct db *db, struct request *req, struct response *res)
+{
+	const char	*token = bearer_token(req->authorization);
+	struct stmt	*st;
+	enum db_rc	 rc = DB_DONE;
+	char		 hash[65];
+
+	if (token != NULL) {
+		sha256_hex(token, strlen(token), hash);
+		st = db_stmt(db, STMT_TOKEN_USER);
+		stmt_text(st, 1, hash);
+		if ((rc = stmt_step(st)) == DB_ROW) {
+			req->user.id = col_int(st, 0);
+			snprintf(req->user.name, sizeof(req->user.name), "%s",
+			    col_text(st, 1));
+		}
+		stmt_reset(st);
 	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? 0 : -1;
+	if (rc == DB_ROW)
+		return 0;
+	if (rc != DB_DONE) {
+		http_problem(res, PROBLEM_SERVICE_BUSY, "The token could not be "
+		    "checked: the database did not answer. Nothing was written; "
+		    "retry shortly with the same token.");
+		http_header(res, "Retry-After", "1");
+		return -1;
+	}
+	http_problem(res, PROBLEM_UNAUTHORIZED,
+	    "Send \"Authorization: Bearer <token>\" with a valid token "
+	    "(the demo has alice-token and bob-token).");
+	http_header(res, "WWW-Authenticate", "Bearer realm=\"onceshop\"");
+	return -1;
 }
 
 int
@@ -44,9 +62,8 @@ auth_user_add(struct db *db, const char *name, char token[65])
 {
 	unsigned char	 raw[32];
 	char		 hash[65], now[21];
-	sqlite3_stmt	*st;
+	struct stmt	*st;
 	size_t		 i;
-	int		 rc = -1;
 
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
@@ -55,29 +72,22 @@ auth_user_add(struct db *db, const char *name, char token[65])
 	sha256_hex(token, 64, hash);
 	time_rfc3339(time(NULL), now);
 
-	if (db_begin(db, 1) != SQLITE_OK)
+	if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
 		return -1;
-	if ((st = db_stmt(db, "INSERT INTO users (name, created_at) "
-	    "VALUES (?, ?) ON CONFLICT (name) DO NOTHING")) == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	if (db_exec_stmt(db, st) == -1)
-		goto out;
-	if ((st = db_stmt(db, "INSERT INTO api_tokens "
-	    "(token_sha256, user_id, created_at) "
-	    "SELECT ?, id, ? FROM users WHERE name = ?")) == NULL)
-		goto out;
-	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	if (db_exec_stmt(db, st) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == 0 && db_commit(db) != SQLITE_OK)
-		rc = -1;
-	else if (rc != 0)
-		db_rollback(db);
-	return rc;
+	st = db_stmt(db, STMT_USER_INSERT);
+	stmt_text(st, 1, name);
+	stmt_text(st, 2, now);
+	if (stmt_exec(st) != DB_DONE)
+		goto fail;
+	st = db_stmt(db, STMT_TOKEN_INSERT);
+	stmt_text(st, 1, hash);
+	stmt_text(st, 2, now);
+	stmt_text(st, 3, name);
+	if (stmt_exec(st) != DB_DONE)
+		goto fail;
+	if (db_tx(db, STMT_COMMIT) == DB_DONE)
+		return 0;
+fail:
+	db_tx(db, STMT_ROLLBACK);
+	return -1;
 }

@@ -6,12 +6,13 @@
 #include "db.h"
 #include "http.h"
 
-/* Fills user from an "Authorization: Bearer <token>" value. Returns 0, or
- * -1 when the header is absent, malformed or names no token. */
-int	 auth_user(struct db *, const char *authorization, struct user *);
+/* Fills req->user from its "Authorization: Bearer <token>". Returns 0, or
+ * -1 with res set to 401 (no such token) or 503 (the database failed: the
+ * token may be fine, so the client must not drop it). */
+int	 auth_user_or_reply(struct db *, struct request *, struct response *);
 
 /* Creates user name (or finds it) with a fresh random token, written to
- * token as 64 hex digits. Returns 0 or -1. */
+ * token as 64 hex digits, in one transaction on db. Returns 0 or -1. */
 int	 auth_user_add(struct db *, const char *name, char token[65]);
 
 #endif

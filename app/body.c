@@ -1,4 +1,5 @@
 /* body.c — strict JSON parsing, canonical JSON and field-table validation. */
+#include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
@@ -229,11 +230,12 @@ has_control(const char *s, size_t n)
 }
 
 static int validate_object(struct json_object *, const struct field *,
-    const char *, struct buf *);
+    char *, const char *, struct buf *);
 
-/* Checks one member value v, named path in messages, against f. */
+/* Checks one member value v, named path in messages, against f, and
+ * stores it at out (the member's place in the struct). */
 static int
-validate_value(struct json_object *v, const struct field *f,
+validate_value(struct json_object *v, const struct field *f, char *out,
     const char *path, struct buf *why)
 {
 	struct json_object	*a, *b;
@@ -243,6 +245,7 @@ validate_value(struct json_object *v, const struct field *f,
 
 	switch (f->type) {
 	case FIELD_INT:
+		assert(f->size == sizeof(int64_t));
 		x = json_object_get_int64(v);
 		if (!json_object_is_type(v, json_type_int) ||
 		    x < f->min || x > f->max) {
@@ -250,8 +253,10 @@ validate_value(struct json_object *v, const struct field *f,
 			    " to %" PRId64, path, f->min, f->max);
 			return -1;
 		}
+		memcpy(out, &x, sizeof(x));
 		return 0;
 	case FIELD_STRING:
+		assert((size_t)f->max < f->size);
 		n = json_object_is_type(v, json_type_string) ?
 		    (size_t)json_object_get_string_len(v) : 0;
 		if (!json_object_is_type(v, json_type_string) ||
@@ -261,8 +266,10 @@ validate_value(struct json_object *v, const struct field *f,
 			    " to %" PRId64 " characters", path, f->min, f->max);
 			return -1;
 		}
+		memcpy(out, json_object_get_string(v), n + 1);
 		return 0;
 	case FIELD_ARRAY:
+		assert((size_t)f->max <= f->cap);
 		n = json_object_is_type(v, json_type_array) ?
 		    json_object_array_length(v) : 0;
 		if (!json_object_is_type(v, json_type_array) ||
@@ -274,7 +281,8 @@ validate_value(struct json_object *v, const struct field *f,
 		for (i = 0; i < n; i++) {
 			snprintf(sub, sizeof(sub), "%.100s[%zu]", path, i);
 			a = json_object_array_get_idx(v, i);
-			if (validate_object(a, f->items, sub, why) == -1)
+			if (validate_object(a, f->items, out + i * f->size,
+			    sub, why) == -1)
 				return -1;
 			for (j = 0; f->unique != NULL && j < i; j++) {
 				b = json_object_array_get_idx(v, j);
@@ -295,11 +303,12 @@ validate_value(struct json_object *v, const struct field *f,
 
 static int
 validate_object(struct json_object *v, const struct field *fields,
-    const char *path, struct buf *why)
+    char *out, const char *path, struct buf *why)
 {
 	const struct field	*f;
 	struct json_object	*member;
 	char			 sub[128];
+	size_t			 n;
 
 	if (!json_object_is_type(v, json_type_object)) {
 		buf_printf(why, "%s must be a JSON object",
@@ -324,16 +333,19 @@ validate_object(struct json_object *v, const struct field *fields,
 			buf_printf(why, "%s is missing", sub);
 			return -1;
 		}
-		if (validate_value(member, f, sub, why) == -1)
+		if (validate_value(member, f, out + f->offset, sub, why) == -1)
 			return -1;
+		if (f->type == FIELD_ARRAY) {
+			n = json_object_array_length(member);
+			memcpy(out + f->count_offset, &n, sizeof(n));
+		}
 	}
 	return 0;
 }
 
 int
-body_validate(struct json_object *v, const struct field *fields,
+body_validate(struct json_object *v, const struct field *fields, void *out,
     struct buf *why)
 {
-	return validate_object(v, fields, "", why);
+	return validate_object(v, fields, out, "", why);
 }
-

@@ -14,19 +14,47 @@
 #define BODY_DEPTH_MAX	16
 
 enum field_type {
-	FIELD_INT,	/* an integer in [min, max] */
-	FIELD_STRING,	/* min to max bytes, no control characters */
-	FIELD_ARRAY,	/* min to max objects, each matching items */
+	FIELD_INT,	/* an integer in [min, max], into an int64_t */
+	FIELD_STRING,	/* min to max bytes, no control characters, into a
+			 * char array of at least max + 1 */
+	FIELD_ARRAY,	/* min to max objects, each matching items, into an
+			 * array of structs, the count into a size_t */
 };
 
-/* One declared member of a JSON object. Every declared member is required;
- * a table ends with a NULL name. */
+/* One declared member of a JSON object and where its value goes in the
+ * route's typed struct. Every declared member is required; a table ends
+ * with F_END. Declare them with the F_ macros below. */
 struct field {
 	const char		*name;
 	enum field_type		 type;
 	int64_t			 min, max;
-	const struct field	*items;	 /* FIELD_ARRAY: the members of each */
-	const char		*unique; /* FIELD_ARRAY: member that must not repeat */
+	size_t			 offset;	/* of the member in the struct */
+	size_t			 size;		/* of the member (of one element) */
+	size_t			 cap;		/* FIELD_ARRAY: elements it holds */
+	size_t			 count_offset;	/* FIELD_ARRAY: the size_t count */
+	const struct field	*items;		/* FIELD_ARRAY: each element's */
+	const char		*unique;	/* FIELD_ARRAY: must not repeat */
+};
+
+#define F_MEMBER(T, m)	(((T *)0)->m)
+#define F_INT(T, m, lo, hi) { .name = #m, .type = FIELD_INT, \
+	.min = (lo), .max = (hi), .offset = offsetof(T, m), \
+	.size = sizeof(F_MEMBER(T, m)) }
+#define F_STRING(T, m, lo, hi) { .name = #m, .type = FIELD_STRING, \
+	.min = (lo), .max = (hi), .offset = offsetof(T, m), \
+	.size = sizeof(F_MEMBER(T, m)) }
+#define F_ARRAY(T, m, count, lo, hi, fields, uniq) { .name = #m, \
+	.type = FIELD_ARRAY, .min = (lo), .max = (hi), \
+	.offset = offsetof(T, m), .size = sizeof(F_MEMBER(T, m)[0]), \
+	.cap = sizeof(F_MEMBER(T, m)) / sizeof(F_MEMBER(T, m)[0]), \
+	.count_offset = offsetof(T, count), .items = (fields), \
+	.unique = (uniq) }
+#define F_END	{ .name = NULL }
+
+/* A route's body: its field table and the size of the struct it fills. */
+struct body_type {
+	const struct field	*fields;
+	size_t			 size;
 };
 
 /* Parses len bytes as one JSON value: strict syntax, valid UTF-8, nesting
@@ -39,9 +67,10 @@ struct json_object *body_parse(const char *, size_t len, struct buf *why);
  * escapes, integral numbers without fraction or exponent. */
 void	 body_canonical(struct json_object *v, struct buf *out);
 
-/* Checks that v is an object with exactly the members of fields. Returns
- * 0, or -1 with a sentence for the client in why. */
+/* Checks that v is an object with exactly the members of fields and
+ * copies their values into the struct out. Returns 0, or -1 with a
+ * sentence for the client in why. */
 int	 body_validate(struct json_object *v, const struct field *fields,
-	     struct buf *why);
+	     void *out, struct buf *why);
 
 #endif

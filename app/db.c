@@ -1,59 +1,131 @@
-/* db.c — opening, migrating and using one SQLite connection per worker. */
-#include <sys/file.h>
-
+/* db.c — the SQLite engine behind db.h: one connection per thread, every
+ * named statement prepared when the connection opens. */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include <sqlite3.h>
 
 #include "db.h"
+#include "log.h"
 #include "util.h"
 
-#define STMT_MAX	32
+struct stmt {
+	sqlite3_stmt	*st;
+	struct db	*db;
+};
 
 struct db {
 	sqlite3		*h;
-	int		 lock_fd;	/* <path>-writer, flock(2)ed by writers */
-	int		 locked;
-	size_t		 nstmts;
-	struct {
-		const char	*sql;
-		sqlite3_stmt	*st;
-	} stmts[STMT_MAX];
+	int		 in_tx;		/* a transaction was begun */
+	struct stmt	 stmts[STMT__MAX];
 };
 
+/* Maps an SQLite result code; logs what is neither busy nor a constraint. */
+static enum db_rc
+rc_of(struct db *db, int rc, const char *sql)
+{
+	switch (rc & 0xff) {
+	case SQLITE_ROW:
+		return DB_ROW;
+	case SQLITE_OK:
+	case SQLITE_DONE:
+		return DB_DONE;
+	case SQLITE_CONSTRAINT:
+		return DB_CONSTRAINT;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return DB_BUSY;
+	case SQLITE_FULL:
+		log_error("sqlite: %s (in: %.60s)", sqlite3_errmsg(db->h), sql);
+		return DB_FULL;
+	default:
+		log_error("sqlite: %s (in: %.60s)", sqlite3_errmsg(db->h), sql);
+		return DB_ERROR;
+	}
+}
+
+/* Runs plain SQL with no parameters. Returns an SQLite result code. */
+static int
+exec_sql(struct db *db, const char *sql)
+{
+	char	*err = NULL;
+	int	 rc;
+
+	rc = sqlite3_exec(db->h, sql, NULL, NULL, &err);
+	if (rc != SQLITE_OK)
+		log_error("sqlite: %s (in: %.60s)",
+		    err ? err : sqlite3_errstr(rc), sql);
+	sqlite3_free(err);
+	return rc;
+}
+
+/* Returns PRAGMA user_version, or -1. */
+static int
+schema_version(struct db *db)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static int
+prepare_all(struct db *db)
+{
+	int	 i;
+
+	for (i = 0; i < STMT__MAX; i++) {
+		db->stmts[i].db = db;
+		if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &db->stmts[i].st, NULL) !=
+		    SQLITE_OK) {
+			log_error("sqlite: %s (in: %.60s)",
+			    sqlite3_errmsg(db->h), stmt_sql[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct db *
-db_open(const char *path, int create, int sync_full, int busy_ms)
+db_open(const char *path, enum db_mode mode, int sync_full, int busy_ms)
 {
 	struct db	*db = xmalloc(sizeof(*db));
-	char		 lock_path[4096];
-	int		 flags = SQLITE_OPEN_READWRITE;
+	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int		 version;
 
 	memset(db, 0, sizeof(*db));
-	db->lock_fd = -1;
-	if (create)
+	if (mode == DB_MIGRATE)
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
-		fprintf(stderr, "onceshop: %s: %s\n", path, sqlite3_errmsg(db->h));
+		log_error("%s: %s", path, sqlite3_errmsg(db->h));
 		goto fail;
 	}
 	sqlite3_busy_timeout(db->h, busy_ms);
-	if (db_exec(db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
-	    db_exec(db, sync_full ? "PRAGMA synchronous = FULL" :
+	if (exec_sql(db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
+	    exec_sql(db, sync_full ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
-	    db_exec(db, "PRAGMA foreign_keys = ON") != SQLITE_OK)
+	    exec_sql(db, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
+	    (mode == DB_READ && exec_sql(db, "PRAGMA query_only = 1") !=
+	    SQLITE_OK))
 		goto fail;
-
-	snprintf(lock_path, sizeof(lock_path), "%s-writer", path);
-	db->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (db->lock_fd == -1) {
-		fprintf(stderr, "onceshop: %s: %s\n", lock_path, strerror(errno));
+	if (mode == DB_MIGRATE)
+		return db;
+	if ((version = schema_version(db)) != DB_SCHEMA_VERSION) {
+		log_error("%s: schema version %d, this build needs %d%s", path,
+		    version, DB_SCHEMA_VERSION, version < DB_SCHEMA_VERSION ?
+		    ": run onceshop init" : ": a newer onceshop made it");
 		goto fail;
 	}
-	return db;
+	if (prepare_all(db) == 0)
+		return db;
 fail:
 	db_close(db);
 	return NULL;
@@ -62,185 +134,172 @@ fail:
 void
 db_close(struct db *db)
 {
-	size_t	 i;
+	int	 i;
 
 	if (db == NULL)
 		return;
-	for (i = 0; i < db->nstmts; i++)
+	for (i = 0; i < STMT__MAX; i++)
 		sqlite3_finalize(db->stmts[i].st);
 	sqlite3_close(db->h);
-	if (db->lock_fd != -1)
-		close(db->lock_fd);
 	free(db);
 }
 
-sqlite3 *
-db_handle(struct db *db)
+struct stmt *
+db_stmt(struct db *db, enum stmt_id id)
 {
-	return db->h;
+	struct stmt	*s = &db->stmts[id];
+
+	sqlite3_reset(s->st);
+	sqlite3_clear_bindings(s->st);
+	return s;
 }
 
-int
-db_exec(struct db *db, const char *sql)
+void
+stmt_int(struct stmt *s, int i, int64_t v)
 {
-	char	*err = NULL;
-	int	 rc;
-
-	rc = sqlite3_exec(db->h, sql, NULL, NULL, &err);
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
-		fprintf(stderr, "onceshop: sqlite: %s (in: %.60s)\n",
-		    err ? err : sqlite3_errstr(rc), sql);
-	sqlite3_free(err);
-	return rc;
+	sqlite3_bind_int64(s->st, i, v);
 }
 
-sqlite3_stmt *
-db_stmt(struct db *db, const char *sql)
+void
+stmt_text(struct stmt *s, int i, const char *v)
 {
-	sqlite3_stmt	*st;
-	size_t		 i;
-
-	for (i = 0; i < db->nstmts; i++)
-		if (db->stmts[i].sql == sql) {
-			st = db->stmts[i].st;
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
-			return st;
-		}
-	if (db->nstmts == STMT_MAX) {
-		fprintf(stderr, "onceshop: more than %d statements\n", STMT_MAX);
-		return NULL;
-	}
-	if (sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT,
-	    &st, NULL) != SQLITE_OK) {
-		fprintf(stderr, "onceshop: sqlite: %s (in: %.60s)\n",
-		    sqlite3_errmsg(db->h), sql);
-		return NULL;
-	}
-	db->stmts[db->nstmts].sql = sql;
-	db->stmts[db->nstmts++].st = st;
-	return st;
+	sqlite3_bind_text(s->st, i, v, -1, SQLITE_STATIC);
 }
 
-int
-db_step(struct db *db, sqlite3_stmt *st)
+void
+stmt_blob(struct stmt *s, int i, const void *v, size_t n)
 {
-	int	 rc = sqlite3_step(st);
-
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		fprintf(stderr, "onceshop: sqlite: %s (in: %.60s)\n",
-		    sqlite3_errmsg(db->h), sqlite3_sql(st));
-	return rc;
+	sqlite3_bind_blob64(s->st, i, v, n, SQLITE_STATIC);
 }
 
-int
-db_exec_stmt(struct db *db, sqlite3_stmt *st)
+enum db_rc
+stmt_step(struct stmt *s)
 {
-	int	 rc;
+	return rc_of(s->db, sqlite3_step(s->st), sqlite3_sql(s->st));
+}
 
-	while ((rc = db_step(db, st)) == SQLITE_ROW)
+enum db_rc
+stmt_exec(struct stmt *s)
+{
+	enum db_rc	 rc;
+
+	while ((rc = stmt_step(s)) == DB_ROW)
 		continue;
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	sqlite3_reset(s->st);
+	return rc;
+}
+
+int64_t
+col_int(struct stmt *s, int i)
+{
+	return sqlite3_column_int64(s->st, i);
+}
+
+const char *
+col_text(struct stmt *s, int i)
+{
+	const unsigned char	*t = sqlite3_column_text(s->st, i);
+
+	return t == NULL ? "" : (const char *)t;
+}
+
+const void *
+col_blob(struct stmt *s, int i, size_t *len)
+{
+	const void	*p = sqlite3_column_blob(s->st, i);
+
+	*len = (size_t)sqlite3_column_bytes(s->st, i);
+	return p == NULL ? "" : p;
+}
+
+int64_t
+db_changes(struct db *db)
+{
+	return sqlite3_changes64(db->h);
+}
+
+void
+stmt_reset(struct stmt *s)
+{
+	sqlite3_reset(s->st);
 }
 
 struct json_object *
-db_json_row(sqlite3_stmt *st)
+stmt_json_row(struct stmt *s)
 {
 	struct json_object	*o = json_object_new_object(), *v;
 	int			 i;
 
-	for (i = 0; i < sqlite3_column_count(st); i++) {
-		switch (sqlite3_column_type(st, i)) {
+	for (i = 0; i < sqlite3_column_count(s->st); i++) {
+		switch (sqlite3_column_type(s->st, i)) {
 		case SQLITE_NULL:
 			continue;
 		case SQLITE_INTEGER:
-			v = json_object_new_int64(sqlite3_column_int64(st, i));
+			v = json_object_new_int64(sqlite3_column_int64(s->st, i));
 			break;
 		default:
-			v = json_object_new_string_len(
-			    (const char *)sqlite3_column_text(st, i),
-			    sqlite3_column_bytes(st, i));
+			v = json_object_new_string_len(col_text(s, i),
+			    sqlite3_column_bytes(s->st, i));
 		}
 		/* json_object_object_add steals the reference to v. */
-		json_object_object_add(o, sqlite3_column_name(st, i), v);
+		json_object_object_add(o, sqlite3_column_name(s->st, i), v);
 	}
 	return o;
 }
 
 struct json_object *
-db_json_rows(struct db *db, sqlite3_stmt *st)
+stmt_json_rows(struct stmt *s)
 {
 	struct json_object	*list = json_object_new_array();
-	int			 rc;
+	enum db_rc		 rc;
 
-	while ((rc = db_step(db, st)) == SQLITE_ROW)
-		json_object_array_add(list, db_json_row(st));
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	while ((rc = stmt_step(s)) == DB_ROW)
+		json_object_array_add(list, stmt_json_row(s));
+	sqlite3_reset(s->st);
+	if (rc != DB_DONE) {
 		json_object_put(list);
 		return NULL;
 	}
 	return list;
 }
 
-/* Resets every cached statement, so none holds a stale read snapshot. */
-static void
-reset_all(struct db *db)
+enum db_rc
+db_tx(struct db *db, enum stmt_id id)
 {
-	size_t	 i;
+	enum db_rc	 rc;
+	int		 i;
 
-	for (i = 0; i < db->nstmts; i++)
-		sqlite3_reset(db->stmts[i].st);
-}
-
-static void
-unlock_writer(struct db *db)
-{
-	if (db->locked) {
-		flock(db->lock_fd, LOCK_UN);
-		db->locked = 0;
+	/* No statement may keep reading across a transaction's end. */
+	if (id == STMT_COMMIT || id == STMT_ROLLBACK)
+		for (i = 0; i < STMT__MAX; i++)
+			if (sqlite3_stmt_busy(db->stmts[i].st))
+				sqlite3_reset(db->stmts[i].st);
+	if (id == STMT_ROLLBACK && sqlite3_get_autocommit(db->h)) {
+		db->in_tx = 0;		/* already rolled back by the engine */
+		return DB_DONE;
 	}
-}
-
-int
-db_begin(struct db *db, int write)
-{
-	int	 rc;
-
-	reset_all(db);
-	if (!write)
-		return db_exec(db, "BEGIN");
-	while (flock(db->lock_fd, LOCK_EX) == -1)
-		if (errno != EINTR) {
-			fprintf(stderr, "onceshop: flock: %s\n", strerror(errno));
-			return SQLITE_IOERR;
-		}
-	db->locked = 1;
-	if ((rc = db_exec(db, "BEGIN IMMEDIATE")) != SQLITE_OK)
-		unlock_writer(db);
+	rc = stmt_exec(db_stmt(db, id));
+	switch (id) {
+	case STMT_BEGIN:
+	case STMT_BEGIN_IMMEDIATE:
+		db->in_tx = rc == DB_DONE;
+		break;
+	case STMT_COMMIT:
+	case STMT_ROLLBACK:
+		if (rc != DB_DONE && !sqlite3_get_autocommit(db->h))
+			exec_sql(db, "ROLLBACK");
+		db->in_tx = 0;
+		break;
+	default:
+		break;
+	}
 	return rc;
 }
 
 int
-db_commit(struct db *db)
+db_tx_lost(struct db *db)
 {
-	int	 rc;
-
-	reset_all(db);
-	if ((rc = db_exec(db, "COMMIT")) != SQLITE_OK)
-		db_rollback(db);
-	unlock_writer(db);
-	return rc;
-}
-
-void
-db_rollback(struct db *db)
-{
-	reset_all(db);
-	if (!sqlite3_get_autocommit(db->h))
-		db_exec(db, "ROLLBACK");
-	unlock_writer(db);
+	return db->in_tx && sqlite3_get_autocommit(db->h);
 }
 
 /* Keeps "NNN-name.sql" files only. */
@@ -263,7 +322,7 @@ read_file(const char *path)
 	FILE		*f;
 
 	if ((f = fopen(path, "r")) == NULL) {
-		fprintf(stderr, "onceshop: %s: %s\n", path, strerror(errno));
+		log_error("%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -283,18 +342,21 @@ apply_file(struct db *db, const char *path, int version)
 
 	if ((sql = read_file(path)) == NULL)
 		return -1;
-	rc = db_begin(db, 1);
+	rc = exec_sql(db, "BEGIN IMMEDIATE");
 	if (rc == SQLITE_OK)
-		rc = db_exec(db, sql);
+		rc = exec_sql(db, sql);
 	if (rc == SQLITE_OK && version != 0) {
 		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
 		    version);
-		rc = db_exec(db, pragma);
+		rc = exec_sql(db, pragma);
 	}
-	rc = rc == SQLITE_OK ? db_commit(db) : (db_rollback(db), rc);
+	if (rc == SQLITE_OK)
+		rc = exec_sql(db, "COMMIT");
+	if (rc != SQLITE_OK && !sqlite3_get_autocommit(db->h))
+		exec_sql(db, "ROLLBACK");
 	free(sql);
 	if (rc != SQLITE_OK)
-		fprintf(stderr, "onceshop: %s: not applied\n", path);
+		log_error("%s: not applied", path);
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -302,18 +364,18 @@ int
 db_migrate(struct db *db, const char *dir, int demo)
 {
 	struct dirent	**names;
-	sqlite3_stmt	*st;
 	char		 path[4096];
 	int		 i, n, version, current, rc = 0;
 
-	if ((st = db_stmt(db, "PRAGMA user_version")) == NULL ||
-	    db_step(db, st) != SQLITE_ROW)
+	if ((current = schema_version(db)) == -1)
 		return -1;
-	current = sqlite3_column_int(st, 0);
-	sqlite3_reset(st);
-
+	if (current > DB_SCHEMA_VERSION) {
+		log_error("schema version %d is newer than this build's %d",
+		    current, DB_SCHEMA_VERSION);
+		return -1;
+	}
 	if ((n = scandir(dir, &names, is_migration, alphasort)) == -1) {
-		fprintf(stderr, "onceshop: %s: %s\n", dir, strerror(errno));
+		log_error("%s: %s", dir, strerror(errno));
 		return -1;
 	}
 	for (i = 0; i < n; i++) {

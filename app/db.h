@@ -1,57 +1,93 @@
-/* db.h — the SQLite connection of one worker: open with the pragmas,
- * migrations, statements prepared once, and write transactions that queue
- * for the write lock instead of sleep-polling for it. */
+/* db.h — the database as the rest of onceshop sees it: a connection, named
+ * statements (stmts.h) with values bound by position, transactions and
+ * savepoints, migrations. Nothing outside db.c includes sqlite3.h, so a
+ * second engine fits behind the same functions. */
 #ifndef ONCESHOP_DB_H
 #define ONCESHOP_DB_H
 
-#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include <json-c/json.h>
 
+#include "stmts.h"
+
+/* The schema version this build knows: the highest schema/NNN-*.sql. */
+#define DB_SCHEMA_VERSION	1
+
+/* What a statement step, an exec or a transaction statement returns. */
+enum db_rc {
+	DB_ROW,		/* a row is ready to read */
+	DB_DONE,	/* ran to completion */
+	DB_CONSTRAINT,	/* a UNIQUE, CHECK or foreign key said no */
+	DB_BUSY,	/* locked by another connection past the busy timeout */
+	DB_FULL,	/* the disk or the database is full */
+	DB_ERROR,	/* anything else; logged */
+};
+
+enum db_mode {
+	DB_SERVE,	/* read-write; schema must be DB_SCHEMA_VERSION */
+	DB_READ,	/* read-only; the same check */
+	DB_MIGRATE,	/* read-write, created if missing; no statements */
+};
+
 struct db;
+struct stmt;
 
-/* Opens path (created when create is set) in WAL mode with foreign keys
- * on, synchronous FULL (or NORMAL when sync_full is 0) and busy_ms as busy
- * timeout. Returns NULL, after logging why, on failure. */
-struct db	*db_open(const char *path, int create, int sync_full, int busy_ms);
+/* Opens path with WAL, foreign keys, synchronous FULL (NORMAL when
+ * sync_full is 0) and busy_ms as the busy timeout, and prepares every
+ * named statement unless mode is DB_MIGRATE. Returns NULL, after logging
+ * why, when it cannot open or the schema version is not this build's. */
+struct db	*db_open(const char *path, enum db_mode, int sync_full,
+		    int busy_ms);
 void		 db_close(struct db *);
-sqlite3		*db_handle(struct db *);
 
-/* Applies schema_dir/NNN-*.sql above PRAGMA user_version, each in its own
+/* Applies schema_dir/NNN-*.sql above the stored version, each in its own
  * transaction, then schema_dir/demo.sql when demo is set. Returns 0 or -1. */
 int		 db_migrate(struct db *, const char *schema_dir, int demo);
 
-/* Returns sql prepared once for this connection, reset and unbound. sql
- * must be a string literal: its address is the cache key. NULL on error. */
-sqlite3_stmt	*db_stmt(struct db *, const char *sql);
+/* Returns the named statement, reset and with no values bound. */
+struct stmt	*db_stmt(struct db *, enum stmt_id);
 
-/* Steps st and logs any error. Returns SQLITE_ROW, SQLITE_DONE or the
- * error code. */
-int		 db_step(struct db *, sqlite3_stmt *st);
+/* Binds the i-th value (from 1). Text and blobs must outlive the step. */
+void		 stmt_int(struct stmt *, int i, int64_t);
+void		 stmt_text(struct stmt *, int i, const char *);
+void		 stmt_blob(struct stmt *, int i, const void *, size_t);
 
-/* Runs st to completion. Returns 0, or -1 after logging the error. */
-int		 db_exec_stmt(struct db *, sqlite3_stmt *st);
+/* Steps the statement once; an error is logged. Returns DB_ROW, DB_DONE
+ * or an error code. */
+enum db_rc	 stmt_step(struct stmt *);
 
-/* Returns the current row of st as a JSON object whose members are named
- * by the result columns: INTEGER as a number, TEXT as a string; a NULL
- * column is left out. */
-struct json_object *db_json_row(sqlite3_stmt *st);
+/* Steps to the end and resets. Returns DB_DONE or an error code. */
+enum db_rc	 stmt_exec(struct stmt *);
 
-/* Steps st to its end and returns its rows as a JSON array of objects (see
- * db_json_row), or NULL on a database error. */
-struct json_object *db_json_rows(struct db *, sqlite3_stmt *st);
+/* The i-th column (from 0) of the current row. Text is never NULL (""
+ * for NULL) and lives until the next step or reset. */
+int64_t		 col_int(struct stmt *, int i);
+const char	*col_text(struct stmt *, int i);
+const void	*col_blob(struct stmt *, int i, size_t *len);
 
-/* Runs plain SQL with no parameters. Returns an SQLite result code. */
-int		 db_exec(struct db *, const char *sql);
+/* Rows changed by the last INSERT, UPDATE or DELETE that ran to its end. */
+int64_t		 db_changes(struct db *);
 
-/* Begins a read transaction (write = 0) or a write transaction (write = 1).
- * Writers first queue on an exclusive flock(2) beside the database, so they
- * wait in line in the kernel and BEGIN IMMEDIATE finds the lock free.
- * Returns SQLITE_OK, SQLITE_BUSY or another error code. */
-int		 db_begin(struct db *, int write);
+/* Done with the rows: lets go of the statement's read snapshot. */
+void		 stmt_reset(struct stmt *);
 
-/* Commits; on failure rolls back. Returns an SQLite result code. */
-int		 db_commit(struct db *);
-void		 db_rollback(struct db *);
+/* The current row as a JSON object named by its result columns: integers
+ * as numbers, text as strings, NULL columns left out. */
+struct json_object *stmt_json_row(struct stmt *);
+
+/* Every remaining row as a JSON array of such objects, then resets; NULL
+ * on a database error. */
+struct json_object *stmt_json_rows(struct stmt *);
+
+/* Runs a transaction statement (STMT_BEGIN, STMT_COMMIT, ...). On an
+ * error it leaves no transaction open. Returns DB_DONE or an error. */
+enum db_rc	 db_tx(struct db *, enum stmt_id);
+
+/* Returns 1 if a transaction was begun and the engine has since rolled
+ * it back by itself (after a full disk or an I/O error): nothing of it may
+ * be committed or reported as written. */
+int		 db_tx_lost(struct db *);
 
 #endif

@@ -1,5 +1,5 @@
-/* handlers.h — every route handler and the body tables of the POSTs. Each
- * handler lives in the file of its resource; see router.c for the routes. */
+/* handlers.h — every route handler and the bodies of the POSTs. Each
+ * handler lives in the file of its resource; router.c maps routes to them. */
 #ifndef ONCESHOP_HANDLERS_H
 #define ONCESHOP_HANDLERS_H
 
@@ -11,9 +11,9 @@ handler_fn	 orders_create;		/* orders.c */
 handler_fn	 orders_list;
 handler_fn	 orders_get;
 handler_fn	 payments_confirm;	/* payments.c */
-handler_fn	 idem_keys_list;	/* idempotency.c */
+handler_fn	 keys_list;		/* keys.c */
 
-extern const struct field order_fields[];
-extern const struct field payment_fields[];
+extern const struct body_type order_body;	/* orders.c */
+extern const struct body_type payment_body;	/* payments.c */
 
 #endif

@@ -5,17 +5,17 @@ void
 health_get(struct db *db, const struct request *req, struct response *res)
 {
 	struct json_object	*o;
-	sqlite3_stmt		*st;
+	struct stmt		*st = db_stmt(db, STMT_HEALTH);
+	enum db_rc		 rc = stmt_step(st);
 
 	(void)req;
-	if ((st = db_stmt(db, "SELECT count(*) FROM products")) == NULL ||
-	    db_step(db, st) != SQLITE_ROW) {
+	stmt_reset(st);
+	if (rc != DB_ROW) {
 		http_problem(res, PROBLEM_SERVICE_BUSY,
 		    "The database does not answer; see the server log.");
 		http_header(res, "Retry-After", "1");
 		return;
 	}
-	sqlite3_reset(st);
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("ok"));
 	http_json(res, 200, o);

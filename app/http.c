@@ -5,50 +5,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "http.h"
 
-static const struct {
-	const char	*name;	/* type is "/problems/<name>" */
-	int		 status;
-	const char	*title;
-} problems[PROBLEM__MAX] = {
-	[PROBLEM_NOT_FOUND] = { "not-found", 404, "Not found" },
-	[PROBLEM_METHOD_NOT_ALLOWED] = { "method-not-allowed", 405,
-	    "Method not allowed" },
-	[PROBLEM_UNAUTHORIZED] = { "unauthorized", 401,
-	    "Missing or invalid bearer token" },
-	[PROBLEM_UNSUPPORTED_MEDIA_TYPE] = { "unsupported-media-type", 415,
-	    "Content-Type must be application/json" },
-	[PROBLEM_PAYLOAD_TOO_LARGE] = { "payload-too-large", 413,
-	    "Body larger than 64 KiB" },
-	[PROBLEM_INVALID_JSON] = { "invalid-json", 400,
-	    "Body is not valid JSON" },
-	[PROBLEM_INVALID_BODY] = { "invalid-body", 400,
-	    "Body does not match what this endpoint accepts" },
-	[PROBLEM_INVALID_PARAMETER] = { "invalid-parameter", 400,
-	    "Query parameter out of range" },
-	[PROBLEM_KEY_MISSING] = { "idempotency-key-missing", 400,
-	    "The request needs an Idempotency-Key header" },
-	[PROBLEM_KEY_INVALID] = { "idempotency-key-invalid", 400,
-	    "The Idempotency-Key header is malformed" },
-	[PROBLEM_KEY_REUSED] = { "idempotency-key-reused", 422,
-	    "This Idempotency-Key was used for a different request" },
-	[PROBLEM_KEY_IN_PROGRESS] = { "idempotency-key-in-progress", 409,
-	    "A request with this Idempotency-Key is still being processed" },
-	[PROBLEM_UNKNOWN_PRODUCT] = { "unknown-product", 422,
-	    "No product with that sku" },
-	[PROBLEM_OUT_OF_STOCK] = { "out-of-stock", 409, "Not enough stock" },
-	[PROBLEM_ORDER_NOT_FOUND] = { "order-not-found", 404,
-	    "No such order" },
-	[PROBLEM_AMOUNT_MISMATCH] = { "amount-mismatch", 422,
-	    "Amount or currency differ from the order's total" },
-	[PROBLEM_ORDER_ALREADY_PAID] = { "order-already-paid", 409,
-	    "The order is already paid" },
-	[PROBLEM_SERVICE_BUSY] = { "service-busy", 503,
-	    "The database is busy; retry shortly" },
-	[PROBLEM_INTERNAL_ERROR] = { "internal-error", 500,
-	    "Internal server error" },
+const struct problem_type problem_types[PROBLEM__MAX] = {
+#define PROBLEM_ROW(id, name, status, title) \
+	[PROBLEM_##id] = { name, status, title },
+	PROBLEM_LIST(PROBLEM_ROW)
+#undef PROBLEM_ROW
 };
 
 static const char *const method_names[METHOD__MAX] = {
@@ -72,15 +37,10 @@ reason_phrase(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	default:  return "Unknown";
 	}
-}
-
-const char *
-http_problem_name(enum problem p)
-{
-	return problems[p].name;
 }
 
 const char *
@@ -127,7 +87,14 @@ http_read(struct request *req, char **envp, FCGX_Stream *in)
 	char		*end;
 	unsigned long	 n = 0;
 
+	static unsigned long	 seq;
+
 	memset(req, 0, sizeof(*req));
+	req->start_us = time_usec();
+	req->now = (time_t)(req->start_us / 1000000);
+	time_rfc3339(req->now, req->now_text);
+	snprintf(req->id, sizeof(req->id), "%ld-%lu", (long)getpid(),
+	    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	method = FCGX_GetParam("REQUEST_METHOD", envp);
 	if (method == NULL)
 		method = "GET";
@@ -179,7 +146,7 @@ http_request_free(struct request *req)
 	free(req->authorization);
 	free(req->idempotency_key);
 	free(req->body);
-	json_object_put(req->json);
+	free(req->in);
 }
 
 long
@@ -202,6 +169,17 @@ http_query_long(const struct request *req, const char *name, long def,
 		return v;
 	}
 	return def;
+}
+
+int
+http_query_limit_or_reply(const struct request *req, long *limit,
+    struct response *res)
+{
+	if ((*limit = http_query_long(req, "limit", 100, 1, 1000)) != -1)
+		return 0;
+	http_problem(res, PROBLEM_INVALID_PARAMETER,
+	    "limit must be an integer from 1 to 1000.");
+	return -1;
 }
 
 static void
@@ -281,14 +259,14 @@ http_problem(struct response *res, enum problem p, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	snprintf(type, sizeof(type), "/problems/%s", problems[p].name);
+	snprintf(type, sizeof(type), "/problems/%s", problem_types[p].name);
 
 	/* json_object_object_add steals each new value's reference. */
 	json_object_object_add(obj, "type", json_object_new_string(type));
 	json_object_object_add(obj, "title",
-	    json_object_new_string(problems[p].title));
+	    json_object_new_string(problem_types[p].title));
 	json_object_object_add(obj, "status",
-	    json_object_new_int(problems[p].status));
+	    json_object_new_int(problem_types[p].status));
 	json_object_object_add(obj, "detail", json_object_new_string(detail));
-	reply(res, problems[p].status, "application/problem+json", obj);
+	reply(res, problem_types[p].status, "application/problem+json", obj);
 }

@@ -9,6 +9,7 @@
 #include <fcgiapp.h>
 #include <json-c/json.h>
 
+#include "problems.h"
 #include "util.h"
 
 #define HTTP_BODY_MAX	(64 * 1024)
@@ -20,36 +21,17 @@ enum method {
 	METHOD__MAX
 };
 
-/* The problem types of the API, each explained by www/problems/<name>. */
-enum problem {
-	PROBLEM_NOT_FOUND,
-	PROBLEM_METHOD_NOT_ALLOWED,
-	PROBLEM_UNAUTHORIZED,
-	PROBLEM_UNSUPPORTED_MEDIA_TYPE,
-	PROBLEM_PAYLOAD_TOO_LARGE,
-	PROBLEM_INVALID_JSON,
-	PROBLEM_INVALID_BODY,
-	PROBLEM_INVALID_PARAMETER,
-	PROBLEM_KEY_MISSING,
-	PROBLEM_KEY_INVALID,
-	PROBLEM_KEY_REUSED,
-	PROBLEM_KEY_IN_PROGRESS,
-	PROBLEM_UNKNOWN_PRODUCT,
-	PROBLEM_OUT_OF_STOCK,
-	PROBLEM_ORDER_NOT_FOUND,
-	PROBLEM_AMOUNT_MISMATCH,
-	PROBLEM_ORDER_ALREADY_PAID,
-	PROBLEM_SERVICE_BUSY,
-	PROBLEM_INTERNAL_ERROR,
-	PROBLEM__MAX
-};
-
 struct user {
 	int64_t	 id;		/* 0: not authenticated */
 	char	 name[64];
 };
 
+/* One request, and its context: read once when it arrives. */
 struct request {
+	char		 id[24];	/* for the log: "<pid>-<n>" */
+	time_t		 now;		/* the request's one reading of the clock */
+	char		 now_text[21];	/* now, as RFC 3339 */
+	int64_t		 start_us;	/* for the log's timings */
 	enum method	 method;
 	char		*method_name;	/* as sent, for the log */
 	char		*path;		/* without the query string */
@@ -62,7 +44,7 @@ struct request {
 	size_t		 body_len;
 	int64_t		 path_id;	/* the {id} of a matched path */
 	struct user	 user;
-	struct json_object *json;	/* the validated body, for POST routes */
+	void		*in;		/* the typed body (struct order_in, ...) */
 };
 
 struct response {
@@ -73,10 +55,13 @@ struct response {
 	const char	*operation;
 	const char	*outcome;	/* new, replayed, mismatch, rejected, ... */
 	char		 key[256];	/* the parsed Idempotency-Key */
+	int64_t		 wait_us;	/* time spent queued for the writer */
+	int64_t		 group;		/* the writer's group, 0 if none */
 };
 
 /* Reads the request from the CGI/FastCGI environment envp and, when in is
- * NULL, stdin (plain CGI). Returns 0, or -1 if the request is unusable. */
+ * NULL, stdin (plain CGI); reads the clock once and numbers the request.
+ * Returns 0, or -1 if the request is unusable. */
 int	 http_read(struct request *, char **envp, FCGX_Stream *in);
 void	 http_request_free(struct request *);
 
@@ -101,7 +86,11 @@ void	 http_problem(struct response *, enum problem p, const char *fmt, ...)
 long	 http_query_long(const struct request *, const char *name, long def,
 	     long min, long max);
 
-const char *http_problem_name(enum problem);
+/* Reads ?limit= (1 to 1000, default 100) into *limit. Returns 0, or -1
+ * with res set to the problem. */
+int	 http_query_limit_or_reply(const struct request *, long *limit,
+	     struct response *);
+
 const char *http_method_name(enum method);
 
 #endif

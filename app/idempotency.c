@@ -1,29 +1,37 @@
 /* idempotency.c — Idempotency-Key handling for every idempotent POST.
  *
  * A request passes, in order: key present and well-formed (400), JSON
- * content type (415), size (413), body parses and matches the route's
- * table (400). None of those is stored, so a corrected retry may reuse the
- * key. Then, in one BEGIN IMMEDIATE transaction: claim the key (insert
- * first, look only on conflict), run the handler, store its response,
- * commit. A key already stored is answered from the stored row: replay
- * (same fingerprint), 422 (different fingerprint) or 409 (in progress). */
+ * content type (415), size (413), body parses and fills the route's typed
+ * struct (400). None of those is stored, so a corrected retry may reuse
+ * the key. A key already stored is answered from a plain read, without
+ * the writer: replay (same fingerprint), 422 (different fingerprint) or
+ * 409 (in progress). Otherwise the request becomes a job of the writer
+ * (writer.h): in its group's transaction it claims the key (insert first,
+ * look only on conflict), runs the handler, stores the response; the
+ * answer is released after the group's COMMIT. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
+
+#include <unistd.h>
 
 #include "handlers.h"
 #include "idempotency.h"
+#include "log.h"
 
-#define SWEEP_PER_CLAIM	8	/* expired rows deleted by each new claim */
+/* Expired keys deleted per transaction: a few milliseconds of work, so a
+ * request queued behind a sweep barely notices (see idem_housekeeping). */
+#define SWEEP_BATCH	200
 
 static long	 ttl = IDEM_TTL_DEFAULT;
+static int	 busy_ms = 5000;
 
 void
-idem_configure(long seconds)
+idem_configure(long ttl_seconds, int busy_timeout_ms)
 {
-	ttl = seconds;
+	ttl = ttl_seconds;
+	busy_ms = busy_timeout_ms;
 }
 
 int
@@ -83,22 +91,19 @@ is_json(const char *type)
 	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
-static const char *const select_key =
-    "SELECT fingerprint, status, response_status, response_headers, "
-    "response_body, expires_at FROM idempotency_keys "
-    "WHERE user_id = ? AND operation = ? AND idem_key = ?";
-
-/* Answers from the stored row in st (columns of select_key). Returns 1 when
- * res holds the answer; 0 when the row has expired and the key is new. */
+/* Answers from the stored row in st (columns of STMT_KEY_SELECT). Returns
+ * 1 when res holds the answer; 0 when the row has expired (the key is new
+ * again). */
 static int
-answer_stored(sqlite3_stmt *st, const char *now, const char *fp,
+answer_stored(struct stmt *st, const struct request *req, const char *fp,
     struct response *res)
 {
-	const char	*expires = (const char *)sqlite3_column_text(st, 5);
+	const void	*body;
+	size_t		 len;
 
-	if (strcmp(expires, now) <= 0)
+	if (strcmp(col_text(st, 5), req->now_text) <= 0)
 		return 0;
-	if (strcmp((const char *)sqlite3_column_text(st, 0), fp) != 0) {
+	if (strcmp(col_text(st, 0), fp) != 0) {
 		res->outcome = "mismatch";
 		http_problem(res, PROBLEM_KEY_REUSED, "Idempotency-Key \"%s\" "
 		    "was first sent with a different body. A retry must repeat "
@@ -106,7 +111,7 @@ answer_stored(sqlite3_stmt *st, const char *now, const char *fp,
 		    "key. Nothing was written.", res->key);
 		return 1;
 	}
-	if (strcmp((const char *)sqlite3_column_text(st, 1), "completed") != 0) {
+	if (strcmp(col_text(st, 1), "completed") != 0) {
 		res->outcome = "in-progress";
 		http_problem(res, PROBLEM_KEY_IN_PROGRESS, "The first request "
 		    "with Idempotency-Key \"%s\" has not finished. Retry the "
@@ -116,137 +121,74 @@ answer_stored(sqlite3_stmt *st, const char *now, const char *fp,
 		return 1;
 	}
 	res->outcome = "replayed";
-	res->status = sqlite3_column_int(st, 2);
+	res->status = (int)col_int(st, 2);
 	buf_reset(&res->headers);
-	buf_puts(&res->headers, (const char *)sqlite3_column_text(st, 3));
+	buf_puts(&res->headers, col_text(st, 3));
 	buf_puts(&res->headers, "Idempotent-Replayed: true\r\n");
 	buf_reset(&res->body);
-	buf_append(&res->body, sqlite3_column_blob(st, 4),
-	    (size_t)sqlite3_column_bytes(st, 4));
+	body = col_blob(st, 4, &len);
+	buf_append(&res->body, body, len);
 	return 1;
 }
 
-/* Looks the key up in the stored rows. Returns 1 if res holds the answer,
- * 0 if the key is new (or expired), -1 on a database error. */
+/* Looks the key up. Returns 1 if res holds the answer, 0 if the key is new
+ * (or expired), -1 on a database error (DB_BUSY: -2). */
 static int
 lookup(struct db *db, const struct request *req, const char *op,
-    const char *now, const char *fp, struct response *res)
+    const char *fp, struct response *res)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	struct stmt	*st = db_stmt(db, STMT_KEY_SELECT);
+	enum db_rc	 rc;
+	int		 found;
 
-	if ((st = db_stmt(db, select_key)) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, req->user.id);
-	sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, res->key, -1, SQLITE_STATIC);
-	rc = db_step(db, st);
-	if (rc == SQLITE_ROW)
-		rc = answer_stored(st, now, fp, res);
+	stmt_int(st, 1, req->user.id);
+	stmt_text(st, 2, op);
+	stmt_text(st, 3, res->key);
+	if ((rc = stmt_step(st)) == DB_ROW)
+		found = answer_stored(st, req, fp, res);
 	else
-		rc = rc == SQLITE_DONE ? 0 : -1;
-	sqlite3_reset(st);
-	return rc;
+		found = rc == DB_DONE ? 0 : rc == DB_BUSY ? -2 : -1;
+	stmt_reset(st);
+	return found;
 }
 
 /* Claims the key: inserts a 'processing' row, or takes over an expired
  * one. Returns the row id, 0 if a live row holds the key, -1 on error. */
-static sqlite3_int64
+static int64_t
 claim(struct db *db, const struct request *req, const char *op,
-    const char *now, const char *fp, struct response *res)
+    const char *fp, const char *key)
 {
-	sqlite3_stmt	*st;
-	sqlite3_int64	 id = -1;
+	struct stmt	*st = db_stmt(db, STMT_KEY_CLAIM);
 	char		 expires[21];
-	int		 rc;
+	enum db_rc	 rc;
+	int64_t		 id = -1;
 
-	time_rfc3339(time(NULL) + ttl, expires);
-	if ((st = db_stmt(db,
-	    "INSERT INTO idempotency_keys (user_id, operation, idem_key, "
-	    "fingerprint, status, created_at, expires_at) "
-	    "VALUES (?, ?, ?, ?, 'processing', ?, ?) "
-	    "ON CONFLICT (user_id, operation, idem_key) DO UPDATE SET "
-	    "fingerprint = excluded.fingerprint, status = 'processing', "
-	    "response_status = NULL, response_headers = NULL, "
-	    "response_body = NULL, created_at = excluded.created_at, "
-	    "expires_at = excluded.expires_at "
-	    "WHERE idempotency_keys.expires_at <= excluded.created_at "
-	    "RETURNING id")) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, req->user.id);
-	sqlite3_bind_text(st, 2, op, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, res->key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, fp, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, expires, -1, SQLITE_STATIC);
-	if ((rc = db_step(db, st)) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	else if (rc == SQLITE_DONE)
+	time_rfc3339(req->now + ttl, expires);
+	stmt_int(st, 1, req->user.id);
+	stmt_text(st, 2, op);
+	stmt_text(st, 3, key);
+	stmt_text(st, 4, fp);
+	stmt_text(st, 5, req->now_text);
+	stmt_text(st, 6, expires);
+	if ((rc = stmt_step(st)) == DB_ROW)
+		id = col_int(st, 0);
+	else if (rc == DB_DONE)
 		id = 0;
-	sqlite3_reset(st);
+	stmt_reset(st);
 	return id;
 }
 
 /* Stores the handler's response in row id. Returns 0 or -1. */
 static int
-store(struct db *db, sqlite3_int64 id, const struct response *res)
+store(struct db *db, int64_t id, const struct response *res)
 {
-	sqlite3_stmt	*st;
+	struct stmt	*st = db_stmt(db, STMT_KEY_STORE);
 
-	if ((st = db_stmt(db, "UPDATE idempotency_keys SET "
-	    "status = 'completed', response_status = ?, "
-	    "response_headers = ?, response_body = ? WHERE id = ?")) == NULL)
-		return -1;
-	sqlite3_bind_int(st, 1, res->status);
-	sqlite3_bind_text(st, 2, res->headers.data, (int)res->headers.len,
-	    SQLITE_STATIC);
-	sqlite3_bind_blob(st, 3, res->body.data, (int)res->body.len,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, id);
-	return db_exec_stmt(db, st);
-}
-
-/* Deletes up to n expired rows. Returns the number deleted, or -1. */
-static long
-delete_expired(struct db *db, const char *now, int n)
-{
-	sqlite3_stmt	*st;
-
-	if ((st = db_stmt(db, "DELETE FROM idempotency_keys WHERE id IN "
-	    "(SELECT id FROM idempotency_keys WHERE expires_at <= ? "
-	    "ORDER BY expires_at LIMIT ?)")) == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 2, n);
-	if (db_exec_stmt(db, st) == -1)
-		return -1;
-	return sqlite3_changes(db_handle(db));
-}
-
-/* Runs the handler under a savepoint: a 4xx response undoes the handler's
- * writes, but is still stored and replayed; a 5xx rolls back everything. */
-static void
-run_handler(struct db *db, const struct route *r, struct request *req,
-    struct response *res)
-{
-	if (db_exec(db, "SAVEPOINT handler") != SQLITE_OK) {
-		http_problem(res, PROBLEM_INTERNAL_ERROR, "The request was not "
-		    "processed; nothing was written. Retrying is safe.");
-		return;
-	}
-	r->handler(db, req, res);
-	if (res->status >= 300 && res->status < 500)
-		db_exec(db, "ROLLBACK TO handler");
-	db_exec(db, "RELEASE handler");
-}
-
-static void
-reply_busy(struct response *res)
-{
-	res->outcome = "busy";
-	http_problem(res, PROBLEM_SERVICE_BUSY, "The database is busy. Nothing "
-	    "was written; retry the same request with the same key.");
-	http_header(res, "Retry-After", "1");
+	stmt_int(st, 1, res->status);
+	stmt_text(st, 2, res->headers.len ? res->headers.data : "");
+	stmt_blob(st, 3, res->body.data, res->body.len);
+	stmt_int(st, 4, id);
+	return stmt_exec(st) == DB_DONE ? 0 : -1;
 }
 
 static void
@@ -258,153 +200,211 @@ reply_failed(struct response *res)
 	    "safe.");
 }
 
-/* The write path: one transaction that claims, runs, stores, commits. */
-static void
-claim_and_run(struct db *db, const struct route *r, struct request *req,
-    const char *fp, struct response *res)
-{
-	sqlite3_int64	 id;
-	char		 now[21];
-	int		 rc;
+/* What the writer runs for one request: the key's claim, the handler and
+ * the stored response, inside the group's transaction. */
+struct idem_job {
+	const struct route	*route;
+	struct request		*req;
+	const char		*fp;
+	struct response		*res;
+};
 
-	if ((rc = db_begin(db, 1)) != SQLITE_OK) {
-		rc == SQLITE_BUSY ? reply_busy(res) : reply_failed(res);
-		return;
-	}
-	time_rfc3339(time(NULL), now);
-	if ((id = claim(db, req, r->operation, now, fp, res)) == 0) {
-		/* A live row: a concurrent duplicate committed it first. */
-		if (lookup(db, req, r->operation, now, fp, res) != 1)
+/* A write_fn (writer.h). Returns 0 to keep what it wrote, -1 to have it
+ * rolled back: a 5xx is never stored. */
+static int
+idem_write(struct db *db, void *arg)
+{
+	struct idem_job		*j = arg;
+	struct response		*res = j->res;
+	int64_t			 id;
+
+	if ((id = claim(db, j->req, j->route->operation, j->fp, res->key)) ==
+	    0) {
+		/* A live row: a duplicate committed it first, or wrote it
+		 * earlier in this group. Answer from it. */
+		if (lookup(db, j->req, j->route->operation, j->fp, res) != 1) {
 			reply_failed(res);
-		db_rollback(db);
-		return;
+			return -1;
+		}
+		return 0;
 	}
-	if (id == -1 || delete_expired(db, now, SWEEP_PER_CLAIM) == -1) {
-		db_rollback(db);
+	if (id == -1 || db_tx(db, STMT_SAVEPOINT_HANDLER) != DB_DONE) {
 		reply_failed(res);
-		return;
+		return -1;
 	}
-	run_handler(db, r, req, res);
-	if (res->status < 200 || res->status >= 500 || store(db, id, res) == -1) {
-		db_rollback(db);
-		reply_failed(res);
-		return;
-	}
-	if ((rc = db_commit(db)) != SQLITE_OK) {
-		rc == SQLITE_BUSY ? reply_busy(res) : reply_failed(res);
-		return;
+	j->route->handler(db, j->req, res);
+	/* A 4xx is the handler's answer: stored, its writes undone. */
+	if (res->status >= 400 && res->status < 500 &&
+	    db_tx(db, STMT_ROLLBACK_TO_HANDLER) != DB_DONE)
+		res->status = 500;
+	if (res->status < 200 || res->status >= 500 || db_tx_lost(db) ||
+	    db_tx(db, STMT_RELEASE_HANDLER) != DB_DONE ||
+	    store(db, id, res) == -1) {
+		if (res->status < 500)
+			reply_failed(res);
+		res->outcome = "failed";
+		return -1;
 	}
 	res->outcome = "new";
+	return 0;
 }
 
-void
-idem_run(struct db *db, const struct route *r, struct request *req,
-    struct response *res)
+static void
+reply_busy(struct response *res)
+{
+	res->outcome = "busy";
+	http_problem(res, PROBLEM_SERVICE_BUSY, "The database is busy. Nothing "
+	    "was written; retry the same request with the same key.");
+	http_header(res, "Retry-After", "1");
+}
+
+/* Checks key, content type, size and body; fills req->in. Returns 0, or
+ * -1 with res set to the problem (none of them uses up the key). */
+static int
+request_ok_or_reply(const struct route *r, struct request *req,
+    struct json_object **json, struct response *res)
 {
 	struct buf	 why = { 0 };
-	char		 fp[65], now[21];
 
-	res->operation = r->operation;
-	res->outcome = "rejected";
 	if (req->idempotency_key == NULL) {
 		http_problem(res, PROBLEM_KEY_MISSING, "POST %s needs an "
 		    "Idempotency-Key header with a value unique to this "
 		    "operation, e.g. Idempotency-Key: \"order-2026-0001\". "
-		    "A retry sends the same key again.", req->path);
-		return;
+		    "A retry sends the same key again.", r->path);
+		return -1;
 	}
 	if (idem_key_parse(req->idempotency_key, res->key) == -1) {
 		res->key[0] = '\0';	/* not fit for the log */
 		http_problem(res, PROBLEM_KEY_INVALID, "The Idempotency-Key must "
 		    "be a quoted string (\"...\") or a bare token of 1 to %d "
 		    "printable ASCII characters.", IDEM_KEY_MAX);
-		return;
+		return -1;
 	}
 	if (!is_json(req->content_type)) {
 		http_problem(res, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Send the body "
-		    "as JSON with \"Content-Type: application/json\".");
-		return;
+		    "as JSON with \"Content-Type: application/json\". The key "
+		    "was not used.");
+		return -1;
 	}
 	if (req->body_too_large) {
 		http_problem(res, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at "
-		    "most %d bytes.", HTTP_BODY_MAX);
-		return;
+		    "most %d bytes. The key was not used.", HTTP_BODY_MAX);
+		return -1;
 	}
-	if ((req->json = body_parse(req->body, req->body_len, &why)) == NULL) {
+	if ((*json = body_parse(req->body, req->body_len, &why)) == NULL) {
 		http_problem(res, PROBLEM_INVALID_JSON, "The body is not valid "
 		    "JSON: %s. The key was not used; fix the body and retry "
 		    "with the same key.", why.data);
 		buf_free(&why);
-		return;
+		return -1;
 	}
-	if (body_validate(req->json, r->body, &why) == -1) {
+	req->in = xmalloc(r->body->size);
+	memset(req->in, 0, r->body->size);
+	if (body_validate(*json, r->body->fields, req->in, &why) == -1) {
 		http_problem(res, PROBLEM_INVALID_BODY, "%s. The key was not "
 		    "used; fix the body and retry with the same key.", why.data);
 		buf_free(&why);
-		return;
+		return -1;
 	}
-	idem_fingerprint(req->json, fp);
-
-	/* A replay needs no write lock: answer it from a plain read. The
-	 * UNIQUE constraint inside the write transaction guards new keys. */
-	time_rfc3339(time(NULL), now);
-	switch (lookup(db, req, r->operation, now, fp, res)) {
-	case 1:
-		return;
-	case 0:
-		claim_and_run(db, r, req, fp, res);
-		return;
-	default:
-		reply_failed(res);
-	}
-}
-
-long
-idem_sweep(struct db *db, int batch)
-{
-	long	 n, total = 0;
-	char	 now[21];
-
-	time_rfc3339(time(NULL), now);
-	do {
-		if (db_begin(db, 1) != SQLITE_OK)
-			return -1;
-		if ((n = delete_expired(db, now, batch)) == -1 ||
-		    db_commit(db) != SQLITE_OK) {
-			db_rollback(db);
-			return -1;
-		}
-		total += n;
-	} while (n == batch);
-	return total;
+	return 0;
 }
 
 void
-idem_keys_list(struct db *db, const struct request *req, struct response *res)
+idem_run(struct db *db, struct writer *w, const struct route *r,
+    struct request *req, struct response *res)
 {
-	struct json_object	*list, *o;
-	sqlite3_stmt		*st;
-	long			 limit;
+	struct json_object	*json = NULL;
+	struct idem_job		 j = { r, req, NULL, res };
+	struct write_job	 job = { .run = idem_write, .arg = &j };
+	char			 fp[65];
+	int64_t			 queued;
 
-	if ((limit = http_query_long(req, "limit", 100, 1, 1000)) == -1) {
-		http_problem(res, PROBLEM_INVALID_PARAMETER,
-		    "limit must be an integer from 1 to 1000.");
+	res->operation = r->operation;
+	res->outcome = "rejected";
+	if (request_ok_or_reply(r, req, &json, res) == -1) {
+		json_object_put(json);
 		return;
 	}
-	if ((st = db_stmt(db, "SELECT idem_key AS key, operation, status, "
-	    "response_status, fingerprint, created_at, expires_at "
-	    "FROM idempotency_keys WHERE user_id = ? "
-	    "ORDER BY created_at DESC, id DESC LIMIT ?")) == NULL) {
+	idem_fingerprint(json, fp);
+	json_object_put(json);
+	j.fp = fp;
+
+	/* A stored key needs no writer: answer it from a plain read. */
+	switch (lookup(db, req, r->operation, fp, res)) {
+	case 1:
+		return;
+	case 0:
+		break;
+	case -2:
+		reply_busy(res);
+		return;
+	default:
 		reply_failed(res);
 		return;
 	}
-	sqlite3_bind_int64(st, 1, req->user.id);
-	sqlite3_bind_int64(st, 2, limit);
-	if ((list = db_json_rows(db, st)) == NULL) {
+
+	queued = time_usec();
+	switch (writer_submit(w, &job, busy_ms)) {
+	case WRITE_COMMITTED:
+	case WRITE_UNDONE:	/* idem_write set the answer */
+		break;
+	case WRITE_BUSY:
+		reply_busy(res);
+		break;
+	case WRITE_FAILED:
 		reply_failed(res);
-		return;
+		break;
+	case WRITE_UNKNOWN:
+		res->outcome = "unknown";
+		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database failed "
+		    "while saving this request, so whether it was saved is "
+		    "unknown. Retry the same request with the same key: if it "
+		    "was saved you get its stored answer, if not it runs now.");
+		break;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "idempotency_keys", list);	/* steals list */
-	http_json(res, 200, o);
+	res->wait_us = time_usec() - queued;
+	res->group = job.group;
+}
+
+/* Deletes up to SWEEP_BATCH expired keys. Returns how many, or -1. */
+static int64_t
+sweep_batch(struct db *db, time_t now)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEYS_SWEEP);
+	char		 when[21];
+
+	time_rfc3339(now, when);
+	stmt_text(st, 1, when);
+	stmt_int(st, 2, SWEEP_BATCH);
+	return stmt_exec(st) == DB_DONE ? db_changes(db) : -1;
+}
+
+int
+idem_housekeeping(struct db *db, time_t now)
+{
+	int64_t	 n = sweep_batch(db, now);
+
+	return n == -1 ? -1 : n == SWEEP_BATCH;
+}
+
+long
+idem_sweep(struct db *db)
+{
+	int64_t	 n;
+	long	 total = 0;
+
+	do {
+		if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
+			return -1;
+		if ((n = sweep_batch(db, time(NULL))) == -1 ||
+		    db_tx(db, STMT_COMMIT) != DB_DONE) {
+			db_tx(db, STMT_ROLLBACK);
+			return -1;
+		}
+		total += n;
+		/* Beside a running server, leave its writer a gap. */
+		if (n == SWEEP_BATCH)
+			usleep(5000);
+	} while (n == SWEEP_BATCH);
+	return total;
 }

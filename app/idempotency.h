@@ -1,6 +1,6 @@
 /* idempotency.h — the only place that knows the Idempotency-Key rules:
- * parse the key, fingerprint the body, claim the key, run the handler,
- * store its response and replay it, all in one write transaction. */
+ * parse the key, fingerprint the body, replay a stored answer, or hand the
+ * claim, the handler and the stored response to the writer as one job. */
 #ifndef ONCESHOP_IDEMPOTENCY_H
 #define ONCESHOP_IDEMPOTENCY_H
 
@@ -9,6 +9,7 @@
 #include "db.h"
 #include "http.h"
 #include "router.h"
+#include "writer.h"
 
 #define IDEM_KEY_MAX	255
 #define IDEM_TTL_DEFAULT 86400
@@ -22,16 +23,23 @@ int	 idem_key_parse(const char *header, char key[IDEM_KEY_MAX + 1]);
 /* Writes the SHA-256 (hex) of the canonical JSON form of body to hex. */
 void	 idem_fingerprint(struct json_object *body, char hex[65]);
 
-/* Sets how long a stored response is replayed, in seconds. */
-void	 idem_configure(long ttl);
+/* Sets how long a stored response is replayed, and how long a request
+ * waits for the writer before it is answered 503. */
+void	 idem_configure(long ttl_seconds, int busy_timeout_ms);
 
 /* Answers an idempotent POST: checks key, content type, size and body,
- * then replays a stored response or runs r->handler and stores its. */
-void	 idem_run(struct db *, const struct route *r, struct request *,
-	     struct response *);
+ * then replays a stored response (read on db) or has the writer w claim
+ * the key, run r->handler and store its answer. */
+void	 idem_run(struct db *db, struct writer *w, const struct route *r,
+	     struct request *, struct response *);
 
-/* Deletes expired records in transactions of at most batch rows, so
- * writers never wait long. Returns the number deleted, or -1. */
-long	 idem_sweep(struct db *, int batch);
+/* The writer's housekeeping (writer.h): deletes one small batch of expired
+ * keys. Returns 1 if there may be more, 0 if not, -1 on error. */
+int	 idem_housekeeping(struct db *, time_t now);
+
+/* onceshop sweep: deletes every expired key, one small transaction at a
+ * time with a pause between, so a server beside it keeps writing. Returns
+ * the number deleted, or -1. */
+long	 idem_sweep(struct db *);
 
 #endif

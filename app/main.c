@@ -5,16 +5,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include <fcgiapp.h>
 
 #include "auth.h"
 #include "db.h"
 #include "http.h"
 #include "idempotency.h"
+#include "log.h"
 #include "router.h"
+#include "writer.h"
 
-#define VERSION		"0.1.0"
-#define SWEEP_BATCH	500
+#define VERSION		"0.2.0"
+/* Request threads: enough that a group commit can hold every request in
+ * flight at the usual concurrency (see README, "Worker model"). */
+#define THREADS_DEFAULT	64
 
 extern char	**environ;
 
@@ -23,6 +31,7 @@ struct config {
 	const char	*schema_dir;
 	long		 ttl;
 	long		 busy_ms;
+	long		 threads;
 	int		 sync_full;
 };
 
@@ -42,6 +51,7 @@ config_read(struct config *c)
 	c->ttl = env_long("ONCESHOP_IDEMPOTENCY_TTL", IDEM_TTL_DEFAULT, 1,
 	    10L * 365 * 86400);
 	c->busy_ms = env_long("ONCESHOP_BUSY_TIMEOUT_MS", 5000, 0, 600000);
+	c->threads = env_long("ONCESHOP_THREADS", THREADS_DEFAULT, 1, 1024);
 	c->sync_full = sync == NULL || *sync == '\0' ||
 	    strcmp(sync, "full") == 0;
 	if (c->ttl == -1) {
@@ -54,6 +64,10 @@ config_read(struct config *c)
 		    "0 to 600000\n");
 		return -1;
 	}
+	if (c->threads == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_THREADS must be 1 to 1024\n");
+		return -1;
+	}
 	if (!c->sync_full && strcmp(sync, "normal") != 0) {
 		fprintf(stderr, "onceshop: ONCESHOP_SYNC must be full or normal\n");
 		return -1;
@@ -61,87 +75,101 @@ config_read(struct config *c)
 	return 0;
 }
 
-/* Writes a logfmt value: bare when safe, else quoted with \" and \\. */
+/* Reads, answers and logs one request on db, writing through w. in and
+ * out are NULL for plain CGI. */
 static void
-log_value(const char *v)
-{
-	if (*v != '\0' && strpbrk(v, " =\"\\") == NULL) {
-		fputs(v, stderr);
-		return;
-	}
-	fputc('"', stderr);
-	for (; *v != '\0'; v++) {
-		if (*v == '"' || *v == '\\')
-			fputc('\\', stderr);
-		fputc(*v, stderr);
-	}
-	fputc('"', stderr);
-}
-
-/* One logfmt line per request on stderr, which lighttpd logs. */
-static void
-log_request(const struct request *req, const struct response *res,
-    int64_t usec)
-{
-	fputs("onceshop: method=", stderr);
-	log_value(req->method_name ? req->method_name : "-");
-	fputs(" path=", stderr);
-	log_value(req->path ? req->path : "-");
-	fputs(" user=", stderr);
-	log_value(req->user.id ? req->user.name : "-");
-	if (res->operation != NULL) {
-		fprintf(stderr, " operation=%s key=", res->operation);
-		log_value(res->key[0] ? res->key : "-");
-		fprintf(stderr, " outcome=%s", res->outcome);
-	}
-	fprintf(stderr, " status=%d us=%lld\n", res->status, (long long)usec);
-}
-
-/* Reads, answers and logs one request. in and out are NULL for CGI. */
-static void
-serve_one(struct db *db, char **envp, FCGX_Stream *in, FCGX_Stream *out)
+serve_one(struct db *db, struct writer *w, char **envp, FCGX_Stream *in,
+    FCGX_Stream *out)
 {
 	struct request	 req;
 	struct response	 res;
-	int64_t		 start = time_usec();
 
 	memset(&res, 0, sizeof(res));
 	if (http_read(&req, envp, in) == -1)
 		http_problem(&res, PROBLEM_INVALID_BODY, "The body is shorter "
 		    "than its Content-Length, or the length is malformed.");
 	else
-		router_dispatch(db, &req, &res);
+		router_dispatch(db, w, &req, &res);
 	http_write(&res, out);
-	log_request(&req, &res, time_usec() - start);
+	log_request(&req, &res);
 	http_request_free(&req);
 	http_response_free(&res);
+}
+
+struct server {
+	const struct config	*config;
+	struct writer		*writer;
+	pthread_mutex_t		 accept_mu;
+};
+
+/* A request thread: accepts FastCGI requests one at a time and answers
+ * them with its own read connection, writing through the shared writer. */
+static void *
+request_thread(void *arg)
+{
+	struct server		*s = arg;
+	const struct config	*c = s->config;
+	struct db		*db = NULL;
+	FCGX_Request		 r;
+	int			 rc;
+
+	FCGX_InitRequest(&r, 0, 0);
+	for (;;) {
+		/* libfcgi's threaded example serialises accept(). */
+		pthread_mutex_lock(&s->accept_mu);
+		rc = FCGX_Accept_r(&r);
+		pthread_mutex_unlock(&s->accept_mu);
+		if (rc < 0)
+			break;
+		/* Opened on first use, and again after a failure: a
+		 * database that comes back is used again. */
+		if (db == NULL)
+			db = db_open(c->db_path, DB_READ, c->sync_full,
+			    (int)c->busy_ms);
+		serve_one(db, s->writer, r.envp, r.in, r.out);
+		FCGX_Finish_r(&r);
+	}
+	db_close(db);
+	return NULL;
 }
 
 static int
 serve(const struct config *c)
 {
-	FCGX_Request	 r;
-	struct db	*db;
+	struct writer_config	 wc = { c->db_path, c->sync_full,
+	    (int)c->busy_ms, idem_housekeeping };
+	struct server		 s = { c, NULL, PTHREAD_MUTEX_INITIALIZER };
+	struct writer		*w = NULL;
+	struct db		*db;
+	pthread_t		*threads;
+	long			 i;
 
-	/* A worker keeps serving when the database is missing: every request
-	 * then gets a 500 that says so, instead of lighttpd's bare 503. */
-	db = db_open(c->db_path, 0, c->sync_full, (int)c->busy_ms);
-	idem_configure(c->ttl);
+	idem_configure(c->ttl, (int)c->busy_ms);
 	if (FCGX_IsCGI()) {
-		serve_one(db, environ, NULL, NULL);
+		/* One request, one connection, no threads. */
+		if ((db = db_open(c->db_path, DB_SERVE, c->sync_full,
+		    (int)c->busy_ms)) != NULL)
+			w = writer_inline(db);
+		serve_one(db, w, environ, NULL, NULL);
+		writer_stop(w);
 		db_close(db);
 		return 0;
 	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0) {
-		fprintf(stderr, "onceshop: cannot initialise FastCGI\n");
-		db_close(db);
+	signal(SIGPIPE, SIG_IGN);	/* a client gone is an error, not death */
+	if (FCGX_Init() != 0 || (s.writer = writer_start(&wc)) == NULL) {
+		log_error("cannot initialise FastCGI or the writer");
 		return 1;
 	}
-	while (FCGX_Accept_r(&r) >= 0) {
-		serve_one(db, r.envp, r.in, r.out);
-		FCGX_Finish_r(&r);
-	}
-	db_close(db);
+	threads = xmalloc((size_t)c->threads * sizeof(*threads));
+	for (i = 0; i < c->threads; i++)
+		if (pthread_create(&threads[i], NULL, request_thread, &s) != 0) {
+			log_error("cannot start request thread %ld", i);
+			return 1;
+		}
+	for (i = 0; i < c->threads; i++)
+		pthread_join(threads[i], NULL);
+	free(threads);
+	writer_stop(s.writer);
 	return 0;
 }
 
@@ -182,12 +210,15 @@ main(int argc, char *argv[])
 	}
 	if (config_read(&c) == -1)
 		return 1;
+	if (argc == 1 && isatty(STDIN_FILENO))
+		return usage();		/* a person, not lighttpd */
 	if (argc == 1)
 		return serve(&c);
 
 	if (strcmp(argv[1], "init") == 0 && (argc == 2 ||
 	    (argc == 3 && strcmp(argv[2], "--demo") == 0))) {
-		if ((db = db_open(c.db_path, 1, c.sync_full, (int)c.busy_ms)))
+		if ((db = db_open(c.db_path, DB_MIGRATE, c.sync_full,
+		    (int)c.busy_ms)))
 			rc = db_migrate(db, c.schema_dir, argc == 3) == 0 ? 0 : 1;
 	} else if (argc == 4 && strcmp(argv[1], "user") == 0 &&
 	    strcmp(argv[2], "add") == 0) {
@@ -196,14 +227,14 @@ main(int argc, char *argv[])
 			    "a-z 0-9 _ . -\n");
 			return 1;
 		}
-		if ((db = db_open(c.db_path, 0, c.sync_full, (int)c.busy_ms)) &&
-		    auth_user_add(db, argv[3], token) == 0) {
+		if ((db = db_open(c.db_path, DB_SERVE, c.sync_full,
+		    (int)c.busy_ms)) && auth_user_add(db, argv[3], token) == 0) {
 			printf("%s\n", token);
 			rc = 0;
 		}
 	} else if (argc == 2 && strcmp(argv[1], "sweep") == 0) {
-		if ((db = db_open(c.db_path, 0, c.sync_full, (int)c.busy_ms)) &&
-		    (n = idem_sweep(db, SWEEP_BATCH)) >= 0) {
+		if ((db = db_open(c.db_path, DB_SERVE, c.sync_full,
+		    (int)c.busy_ms)) && (n = idem_sweep(db)) >= 0) {
 			printf("deleted %ld expired idempotency keys\n", n);
 			rc = 0;
 		}

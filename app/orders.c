@@ -1,55 +1,65 @@
 /* orders.c — POST /orders, GET /orders, GET /orders/{id}. Orders are always
  * the caller's: another user's order is 404, never 403. */
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "handlers.h"
 
 #define ITEMS_MAX	50
 
+struct order_item {
+	char	 sku[65];
+	int64_t	 quantity;
+};
+
+struct order_in {
+	struct order_item items[ITEMS_MAX];
+	size_t		 nitems;
+};
+
 static const struct field item_fields[] = {
-	{ "sku", FIELD_STRING, 1, 64, NULL, NULL },
-	{ "quantity", FIELD_INT, 1, 999, NULL, NULL },
-	{ NULL, 0, 0, 0, NULL, NULL },
+	F_STRING(struct order_item, sku, 1, 64),
+	F_INT(struct order_item, quantity, 1, 999),
+	F_END,
 };
 
-const struct field order_fields[] = {
-	{ "items", FIELD_ARRAY, 1, ITEMS_MAX, item_fields, "sku" },
-	{ NULL, 0, 0, 0, NULL, NULL },
+static const struct field order_fields[] = {
+	F_ARRAY(struct order_in, items, nitems, 1, ITEMS_MAX, item_fields,
+	    "sku"),
+	F_END,
 };
 
-/* Loads order id of user into *out as its JSON representation. Returns 1,
+const struct body_type order_body = { order_fields, sizeof(struct order_in) };
+
+/* What an order line costs, as taken from the catalogue. */
+struct line {
+	char	 name[256];
+	int64_t	 unit_price, subtotal;
+};
+
+/* Loads order id of user as its JSON representation into *out. Returns 1,
  * 0 when the user has no such order, -1 on a database error. */
 static int
 order_load(struct db *db, int64_t id, int64_t user, struct json_object **out)
 {
 	struct json_object	*o, *items;
-	sqlite3_stmt		*st;
-	int			 rc;
+	struct stmt		*st;
+	enum db_rc		 rc;
 
-	if ((st = db_stmt(db, "SELECT o.id, o.status, o.currency, o.total, "
-	    "o.created_at, o.paid_at, p.id AS payment_id FROM orders o "
-	    "LEFT JOIN payments p ON p.order_id = o.id "
-	    "WHERE o.id = ? AND o.user_id = ?")) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, user);
-	if ((rc = db_step(db, st)) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return rc == SQLITE_DONE ? 0 : -1;
+	st = db_stmt(db, STMT_ORDER_SELECT);
+	stmt_int(st, 1, id);
+	stmt_int(st, 2, user);
+	if ((rc = stmt_step(st)) != DB_ROW) {
+		stmt_reset(st);
+		return rc == DB_DONE ? 0 : -1;
 	}
-	o = db_json_row(st);	/* paid_at and payment_id only once paid */
-	sqlite3_reset(st);
+	o = stmt_json_row(st);	/* paid_at and payment_id only once paid */
+	stmt_reset(st);
 
-	if ((st = db_stmt(db, "SELECT sku, name, quantity, unit_price, "
-	    "quantity * unit_price AS subtotal FROM order_items "
-	    "WHERE order_id = ? ORDER BY rowid")) == NULL) {
-		json_object_put(o);
-		return -1;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	if ((items = db_json_rows(db, st)) == NULL) {
+	st = db_stmt(db, STMT_ORDER_ITEMS);
+	stmt_int(st, 1, id);
+	if ((items = stmt_json_rows(st)) == NULL) {
 		json_object_put(o);
 		return -1;
 	}
@@ -65,115 +75,133 @@ reply_failed(struct response *res)
 	    "read or written; see the server log. Nothing was written.");
 }
 
-/* Checks every item against the catalogue and sums the total. Returns 0,
- * or -1 with res set to the problem. */
+/* Takes item i's quantity from stock and prices it into line, adding to
+ * *total. Returns 0, or -1 with res set to the problem. */
 static int
-check_items(struct db *db, struct json_object *items, int64_t *total,
-    struct response *res)
+take_stock_or_reply(struct db *db, const struct order_item *item, size_t i,
+    struct line *line, int64_t *total, struct response *res)
 {
-	struct json_object	*item;
-	sqlite3_stmt		*st;
-	const char		*sku;
-	int64_t			 qty, stock;
-	size_t			 i;
-	int			 rc;
+	struct stmt	*st = db_stmt(db, STMT_STOCK_TAKE);
+	enum db_rc	 rc;
 
-	*total = 0;
-	for (i = 0; i < json_object_array_length(items); i++) {
-		item = json_object_array_get_idx(items, i);
-		sku = json_object_get_string(json_object_object_get(item, "sku"));
-		qty = json_object_get_int64(json_object_object_get(item,
-		    "quantity"));
-		if ((st = db_stmt(db, "SELECT price, stock FROM products "
-		    "WHERE sku = ?")) == NULL) {
+	stmt_int(st, 1, item->quantity);
+	stmt_text(st, 2, item->sku);
+	stmt_int(st, 3, item->quantity);
+	if ((rc = stmt_step(st)) == DB_ROW) {
+		snprintf(line->name, sizeof(line->name), "%s", col_text(st, 0));
+		line->unit_price = col_int(st, 1);
+	}
+	stmt_reset(st);
+	if (rc != DB_ROW) {
+		if (rc != DB_DONE) {
 			reply_failed(res);
 			return -1;
 		}
-		sqlite3_bind_text(st, 1, sku, -1, SQLITE_STATIC);
-		if ((rc = db_step(db, st)) != SQLITE_ROW) {
-			sqlite3_reset(st);
-			if (rc != SQLITE_DONE)
-				reply_failed(res);
-			else
-				http_problem(res, PROBLEM_UNKNOWN_PRODUCT,
-				    "items[%zu]: no product has sku \"%s\"; "
-				    "GET /products lists them.", i, sku);
-			return -1;
-		}
-		*total += sqlite3_column_int64(st, 0) * qty;
-		stock = sqlite3_column_int64(st, 1);
-		sqlite3_reset(st);
-		if (stock < qty) {
+		/* No row: the sku is unknown, or its stock is short. */
+		st = db_stmt(db, STMT_PRODUCT_STOCK);
+		stmt_text(st, 1, item->sku);
+		if ((rc = stmt_step(st)) == DB_DONE)
+			http_problem(res, PROBLEM_UNKNOWN_PRODUCT, "items[%zu]: "
+			    "no product has sku \"%s\"; GET /products lists "
+			    "them. This answer is stored under your key: a "
+			    "corrected order needs a new key.", i, item->sku);
+		else if (rc == DB_ROW)
 			http_problem(res, PROBLEM_OUT_OF_STOCK, "items[%zu]: "
 			    "%" PRId64 " of %s ordered, %" PRId64 " in stock. "
-			    "Nothing was reserved.", i, qty, sku, stock);
-			return -1;
-		}
+			    "Nothing was reserved. This answer is stored under "
+			    "your key: a new order needs a new key.", i,
+			    item->quantity, item->sku, col_int(st, 0));
+		else
+			reply_failed(res);
+		stmt_reset(st);
+		return -1;
+	}
+	/* Checked arithmetic: prices come from the catalogue, unbounded. */
+	if (__builtin_mul_overflow(line->unit_price, item->quantity,
+	    &line->subtotal) ||
+	    __builtin_add_overflow(*total, line->subtotal, total)) {
+		http_problem(res, PROBLEM_TOTAL_TOO_LARGE, "The order's total "
+		    "does not fit in a 64-bit count of yen. This answer is "
+		    "stored under your key: a smaller order needs a new key.");
+		return -1;
 	}
 	return 0;
 }
 
-/* Records item i of order id: decrements the stock, copies name and price. */
-static int
-add_item(struct db *db, int64_t id, struct json_object *item)
+/* The new order's JSON, as GET /orders/{id} will show it. */
+static struct json_object *
+order_json(int64_t id, int64_t total, const char *created_at,
+    const struct order_in *in, const struct line *lines)
 {
-	sqlite3_stmt	*st;
-	const char	*sku;
-	int64_t		 qty;
+	struct json_object	*o = json_object_new_object(), *items, *it;
+	size_t			 i;
 
-	sku = json_object_get_string(json_object_object_get(item, "sku"));
-	qty = json_object_get_int64(json_object_object_get(item, "quantity"));
-	if ((st = db_stmt(db, "UPDATE products SET stock = stock - ? "
-	    "WHERE sku = ?")) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, qty);
-	sqlite3_bind_text(st, 2, sku, -1, SQLITE_STATIC);
-	if (db_exec_stmt(db, st) == -1)
-		return -1;
-	if ((st = db_stmt(db, "INSERT INTO order_items "
-	    "(order_id, sku, name, quantity, unit_price) "
-	    "SELECT ?, sku, name, ?, price FROM products WHERE sku = ?")) == NULL)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, qty);
-	sqlite3_bind_text(st, 3, sku, -1, SQLITE_STATIC);
-	return db_exec_stmt(db, st);
+	/* json_object_object_add steals each new value's reference. */
+	json_object_object_add(o, "id", json_object_new_int64(id));
+	json_object_object_add(o, "status", json_object_new_string("pending"));
+	json_object_object_add(o, "currency", json_object_new_string("JPY"));
+	json_object_object_add(o, "total", json_object_new_int64(total));
+	json_object_object_add(o, "created_at",
+	    json_object_new_string(created_at));
+	items = json_object_new_array();
+	for (i = 0; i < in->nitems; i++) {
+		it = json_object_new_object();
+		json_object_object_add(it, "sku",
+		    json_object_new_string(in->items[i].sku));
+		json_object_object_add(it, "name",
+		    json_object_new_string(lines[i].name));
+		json_object_object_add(it, "quantity",
+		    json_object_new_int64(in->items[i].quantity));
+		json_object_object_add(it, "unit_price",
+		    json_object_new_int64(lines[i].unit_price));
+		json_object_object_add(it, "subtotal",
+		    json_object_new_int64(lines[i].subtotal));
+		json_object_array_add(items, it);
+	}
+	json_object_object_add(o, "items", items);
+	return o;
 }
 
 void
 orders_create(struct db *db, const struct request *req, struct response *res)
 {
-	struct json_object	*items, *order;
-	sqlite3_stmt		*st;
-	int64_t			 total, id;
-	char			 now[21];
+	const struct order_in	*in = req->in;
+	struct line		 lines[ITEMS_MAX];
+	struct stmt		*st;
+	int64_t			 total = 0, id;
 	size_t			 i;
 
-	items = json_object_object_get(req->json, "items");
-	if (check_items(db, items, &total, res) == -1)
-		return;
+	for (i = 0; i < in->nitems; i++)
+		if (take_stock_or_reply(db, &in->items[i], i, &lines[i],
+		    &total, res) == -1)
+			return;
 
-	time_rfc3339(time(NULL), now);
-	if ((st = db_stmt(db, "INSERT INTO orders "
-	    "(user_id, status, currency, total, created_at) "
-	    "VALUES (?, 'pending', 'JPY', ?, ?)")) == NULL)
-		goto fail;
-	sqlite3_bind_int64(st, 1, req->user.id);
-	sqlite3_bind_int64(st, 2, total);
-	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
-	if (db_exec_stmt(db, st) == -1)
-		goto fail;
-	id = sqlite3_last_insert_rowid(db_handle(db));
-	for (i = 0; i < json_object_array_length(items); i++)
-		if (add_item(db, id, json_object_array_get_idx(items, i)) == -1)
-			goto fail;
-	if (order_load(db, id, req->user.id, &order) != 1)
-		goto fail;
-	http_json(res, 201, order);
+	st = db_stmt(db, STMT_ORDER_INSERT);
+	stmt_int(st, 1, req->user.id);
+	stmt_int(st, 2, total);
+	stmt_text(st, 3, req->now_text);
+	if (stmt_step(st) != DB_ROW) {
+		stmt_reset(st);
+		reply_failed(res);
+		return;
+	}
+	id = col_int(st, 0);
+	stmt_reset(st);
+
+	for (i = 0; i < in->nitems; i++) {
+		st = db_stmt(db, STMT_ITEM_INSERT);
+		stmt_int(st, 1, id);
+		stmt_text(st, 2, in->items[i].sku);
+		stmt_text(st, 3, lines[i].name);
+		stmt_int(st, 4, in->items[i].quantity);
+		stmt_int(st, 5, lines[i].unit_price);
+		if (stmt_exec(st) != DB_DONE) {
+			reply_failed(res);
+			return;
+		}
+	}
+	http_json(res, 201, order_json(id, total, req->now_text, in, lines));
 	http_header(res, "Location", "/orders/%" PRId64, id);
-	return;
-fail:
-	reply_failed(res);
 }
 
 void
@@ -198,38 +226,30 @@ void
 orders_list(struct db *db, const struct request *req, struct response *res)
 {
 	struct json_object	*list, *order, *o;
-	sqlite3_stmt		*st;
+	struct stmt		*st;
 	long			 limit;
-	int			 rc;
+	enum db_rc		 rc;
 
-	if ((limit = http_query_long(req, "limit", 100, 1, 1000)) == -1) {
-		http_problem(res, PROBLEM_INVALID_PARAMETER,
-		    "limit must be an integer from 1 to 1000.");
+	if (http_query_limit_or_reply(req, &limit, res) == -1)
 		return;
-	}
-	if ((st = db_stmt(db, "SELECT id FROM orders WHERE user_id = ? "
-	    "ORDER BY id DESC LIMIT ?")) == NULL) {
-		reply_failed(res);
-		return;
-	}
-	sqlite3_bind_int64(st, 1, req->user.id);
-	sqlite3_bind_int64(st, 2, limit);
+	st = db_stmt(db, STMT_ORDERS_OF_USER);
+	stmt_int(st, 1, req->user.id);
+	stmt_int(st, 2, limit);
 	list = json_object_new_array();
-	while ((rc = db_step(db, st)) == SQLITE_ROW) {
-		if (order_load(db, sqlite3_column_int64(st, 0), req->user.id,
-		    &order) != 1) {
-			rc = SQLITE_ERROR;
+	while ((rc = stmt_step(st)) == DB_ROW) {
+		if (order_load(db, col_int(st, 0), req->user.id, &order) != 1) {
+			rc = DB_ERROR;
 			break;
 		}
 		json_object_array_add(list, order);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
+	stmt_reset(st);
+	if (rc != DB_DONE) {
 		json_object_put(list);
 		reply_failed(res);
 		return;
 	}
 	o = json_object_new_object();
-	json_object_object_add(o, "orders", list);
+	json_object_object_add(o, "orders", list);	/* steals list */
 	http_json(res, 200, o);
 }

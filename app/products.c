@@ -5,12 +5,11 @@ void
 products_list(struct db *db, const struct request *req, struct response *res)
 {
 	struct json_object	*list, *o;
-	sqlite3_stmt		*st;
 
 	(void)req;
-	if ((st = db_stmt(db, "SELECT sku, name, price, stock FROM products "
-	    "ORDER BY sku")) == NULL || (list = db_json_rows(db, st)) == NULL) {
-		http_problem(res, PROBLEM_INTERNAL_ERROR, "See the server log.");
+	if ((list = stmt_json_rows(db_stmt(db, STMT_PRODUCTS_LIST))) == NULL) {
+		http_problem(res, PROBLEM_INTERNAL_ERROR, "The catalogue could "
+		    "not be read; see the server log.");
 		return;
 	}
 	o = json_object_new_object();

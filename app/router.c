@@ -13,11 +13,11 @@ static const struct route routes[] = {
 	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL },
 	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL },
 	{ METHOD_POST, "/orders",		orders_create, 0,
-	    "create-order", order_fields },
+	    "create-order", &order_body },
 	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL },
 	{ METHOD_POST, "/payments/confirm",	payments_confirm, 0,
-	    "confirm-payment", payment_fields },
-	{ METHOD_GET,  "/idempotency-keys",	idem_keys_list, 0, NULL, NULL },
+	    "confirm-payment", &payment_body },
+	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL },
 };
 
 #define NROUTES	(sizeof(routes) / sizeof(routes[0]))
@@ -48,24 +48,31 @@ path_match(const char *pattern, const char *path, int64_t *id)
 	return *path == '\0';
 }
 
+static void
+reply_unavailable(struct response *res)
+{
+	http_problem(res, PROBLEM_SERVICE_BUSY, "The database could not be "
+	    "read; see the server log. Nothing was written; retry shortly.");
+	http_header(res, "Retry-After", "1");
+}
+
 /* Runs a read-only handler inside one read transaction, so everything it
  * reads comes from the same snapshot. */
 static void
 run_read(struct db *db, const struct route *r, struct request *req,
     struct response *res)
 {
-	if (db_begin(db, 0) != SQLITE_OK) {
-		http_problem(res, PROBLEM_SERVICE_BUSY,
-		    "The database could not be read; retry in a second.");
-		http_header(res, "Retry-After", "1");
+	if (db_tx(db, STMT_BEGIN) != DB_DONE) {
+		reply_unavailable(res);
 		return;
 	}
 	r->handler(db, req, res);
-	db_rollback(db);	/* nothing to keep: it only read */
+	db_tx(db, STMT_ROLLBACK);	/* nothing to keep: it only read */
 }
 
 void
-router_dispatch(struct db *db, struct request *req, struct response *res)
+router_dispatch(struct db *db, struct writer *w, struct request *req,
+    struct response *res)
 {
 	const struct route	*r = NULL;
 	struct buf		 allow = { 0 };
@@ -95,19 +102,15 @@ router_dispatch(struct db *db, struct request *req, struct response *res)
 	buf_free(&allow);
 
 	if (db == NULL) {
-		http_problem(res, PROBLEM_INTERNAL_ERROR,
-		    "The database could not be opened; see the server log.");
+		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database could "
+		    "not be opened; see the server log. Nothing was written. "
+		    "It is tried again on the next request.");
 		return;
 	}
-	if (!r->public && auth_user(db, req->authorization, &req->user) != 0) {
-		http_problem(res, PROBLEM_UNAUTHORIZED,
-		    "Send \"Authorization: Bearer <token>\" with a valid token "
-		    "(the demo has alice-token and bob-token).");
-		http_header(res, "WWW-Authenticate", "Bearer realm=\"onceshop\"");
+	if (!r->public && auth_user_or_reply(db, req, res) == -1)
 		return;
-	}
 	if (r->operation != NULL)
-		idem_run(db, r, req, res);
+		idem_run(db, w, r, req, res);
 	else
 		run_read(db, r, req, res);
 }

@@ -6,10 +6,12 @@
 #include "body.h"
 #include "db.h"
 #include "http.h"
+#include "writer.h"
 
 /* A handler runs inside a transaction it does not open or commit: a read
- * transaction for GET, the idempotency layer's write transaction for an
- * idempotent POST. It sets res and returns. */
+ * transaction for GET, the writer's group transaction for an idempotent
+ * POST (under a savepoint of its own). It gets the typed body in req->in,
+ * writes through named statements, sets res and returns. */
 typedef void handler_fn(struct db *, const struct request *, struct response *);
 
 struct route {
@@ -18,11 +20,13 @@ struct route {
 	handler_fn		*handler;
 	int			 public;	/* no bearer token needed */
 	const char		*operation;	/* set: an idempotent POST, keys scoped to it */
-	const struct field	*body;		/* the members the POST body must have */
+	const struct body_type	*body;		/* the POST body's fields and struct */
 };
 
-/* Answers req into res: 404, 405 with Allow, 401, or the route's handler.
- * db may be NULL when the database could not be opened (500). */
-void	 router_dispatch(struct db *, struct request *, struct response *);
+/* Answers req into res: 404, 405 with Allow, 401, or the route's handler,
+ * reading on db and writing through w. db is NULL when the database could
+ * not be opened (503). */
+void	 router_dispatch(struct db *db, struct writer *w, struct request *,
+	     struct response *);
 
 #endif

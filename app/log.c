@@ -1,0 +1,84 @@
+/* log.c — one line at a time, written whole (see log.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static void
+write_line(struct buf *b)
+{
+	buf_puts(b, "\n");
+	/* One write(2) per line: the kernel keeps it in one piece. */
+	if (write(STDERR_FILENO, b->data, b->len) == -1)
+		return;		/* nowhere left to say so */
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	struct buf	 b = { 0 };
+	char		 msg[1024];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	buf_puts(&b, "onceshop: error: ");
+	buf_puts(&b, msg);
+	write_line(&b);
+	buf_free(&b);
+}
+
+/* Appends " name=value": bare when value is plain, else quoted with \",
+ * \\ and \xNN for control and non-ASCII bytes. */
+static void
+field(struct buf *b, const char *name, const char *v)
+{
+	const unsigned char	*p;
+	int			 plain = *v != '\0';
+
+	for (p = (const unsigned char *)v; *p != '\0' && plain; p++)
+		plain = *p > 0x20 && *p < 0x7f && strchr("=\"\\", *p) == NULL;
+	buf_printf(b, " %s=", name);
+	if (plain) {
+		buf_puts(b, v);
+		return;
+	}
+	buf_puts(b, "\"");
+	for (p = (const unsigned char *)v; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			buf_printf(b, "\\x%02x", *p);
+		else
+			buf_append(b, (const char *)p, 1);
+	}
+	buf_puts(b, "\"");
+}
+
+void
+log_request(const struct request *req, const struct response *res)
+{
+	struct buf	 b = { 0 };
+
+	buf_puts(&b, "onceshop:");
+	field(&b, "method", req->method_name ? req->method_name : "-");
+	field(&b, "path", req->path ? req->path : "-");
+	field(&b, "user", req->user.id ? req->user.name : "-");
+	if (res->operation != NULL) {
+		field(&b, "operation", res->operation);
+		field(&b, "key", res->key[0] ? res->key : "-");
+		field(&b, "outcome", res->outcome);
+		if (res->group != 0)
+			buf_printf(&b, " group=%lld wait_us=%lld",
+			    (long long)res->group, (long long)res->wait_us);
+	}
+	buf_printf(&b, " status=%d us=%lld", res->status,
+	    (long long)(time_usec() - req->start_us));
+	field(&b, "rid", req->id);
+	field(&b, "ts", req->now_text);
+	write_line(&b);
+	buf_free(&b);
+}

@@ -1,0 +1,17 @@
+/* log.h — onceshop's log: one logfmt line per request and one line per
+ * server error, each built in a buffer and written to stderr (lighttpd's
+ * error log) with a single write(2), so that lines from different threads
+ * never interleave. Values are quoted and escaped when needed. */
+#ifndef ONCESHOP_LOG_H
+#define ONCESHOP_LOG_H
+
+#include "http.h"
+
+/* Logs "onceshop: <message>". */
+void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Logs the request's line: what came in, what the idempotency layer and
+ * the writer did with it, what went out, and how long it took. */
+void	 log_request(const struct request *, const struct response *);
+
+#endif

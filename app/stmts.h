@@ -1,0 +1,35 @@
+/* stmts.h — every SQL statement onceshop runs, named. Each connection
+ * prepares them all when it opens (db_open), so a typo fails at start-up,
+ * not in the middle of a request; handlers ask for one by name. The texts
+ * live in stmts.c, per engine where the dialects differ. */
+#ifndef ONCESHOP_STMTS_H
+#define ONCESHOP_STMTS_H
+
+#define STMT_LIST(X) \
+	/* transactions and the writer's savepoints */ \
+	X(BEGIN) X(BEGIN_IMMEDIATE) X(COMMIT) X(ROLLBACK) \
+	X(SAVEPOINT_JOB) X(RELEASE_JOB) X(ROLLBACK_TO_JOB) \
+	X(SAVEPOINT_HANDLER) X(RELEASE_HANDLER) X(ROLLBACK_TO_HANDLER) \
+	/* auth.c */ \
+	X(TOKEN_USER) X(USER_INSERT) X(TOKEN_INSERT) \
+	/* idempotency.c, keys.c */ \
+	X(KEY_SELECT) X(KEY_CLAIM) X(KEY_STORE) X(KEYS_SWEEP) X(KEYS_LIST) \
+	/* health.c, products.c */ \
+	X(HEALTH) X(PRODUCTS_LIST) \
+	/* orders.c */ \
+	X(STOCK_TAKE) X(PRODUCT_STOCK) X(ORDER_INSERT) X(ITEM_INSERT) \
+	X(ORDER_SELECT) X(ORDER_ITEMS) X(ORDERS_OF_USER) \
+	/* payments.c */ \
+	X(ORDER_FOR_PAYMENT) X(PAYMENT_INSERT) X(ORDER_MARK_PAID)
+
+enum stmt_id {
+#define STMT_ENUM(id) STMT_##id,
+	STMT_LIST(STMT_ENUM)
+#undef STMT_ENUM
+	STMT__MAX
+};
+
+/* The SQL text of each statement, indexed by enum stmt_id. */
+extern const char *const stmt_sql[STMT__MAX];
+
+#endif

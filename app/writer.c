@@ -1,0 +1,329 @@
+/* writer.c — the single writer and its group commit (see writer.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "util.h"
+#include "writer.h"
+
+/* Housekeeping runs at least this often, and when more is left to do,
+ * again after this gap while requests keep the writer busy. */
+#define HOUSEKEEPING_IDLE_US	1000000
+#define HOUSEKEEPING_BUSY_US	50000
+
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
+
+struct writer {
+	struct writer_config	 cfg;
+	struct db		*db;	/* the only write connection */
+	int			 threaded;
+	pthread_t		 thread;
+	pthread_mutex_t		 mu;	/* guards everything below */
+	pthread_cond_t		 wake;	/* a job was queued, or stop */
+	struct write_job	*head, *tail;
+	int			 idle;	/* the thread waits on wake */
+	int			 stop;
+	int64_t			 groups;
+};
+
+static int64_t
+monotonic_usec(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct timespec
+timespec_of(int64_t usec)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = usec / 1000000;
+	ts.tv_nsec = (long)(usec % 1000000) * 1000;
+	return ts;
+}
+
+/* A monotonic condition variable, so that clock changes do not move
+ * deadlines. */
+static void
+cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t	 a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+/* Runs jobs, a list, inside the transaction db has just begun, each under
+ * its own savepoint, then commits, and sets each job's result. */
+static void
+run_group(struct db *db, struct write_job *jobs, int64_t group)
+{
+	struct write_job	*j;
+	enum write_result	 outcome;
+
+	for (j = jobs; j != NULL; j = j->next) {
+		j->group = group;
+		j->result = WRITE_COMMITTED;
+		if (db_tx(db, STMT_SAVEPOINT_JOB) != DB_DONE)
+			goto fail;
+		if (j->run(db, j->arg) == -1) {
+			j->result = WRITE_UNDONE;
+			/* A statement may have made the engine roll back
+			 * everything: then nothing of the group is left. */
+			if (db_tx_lost(db) ||
+			    db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE)
+				goto fail;
+		}
+		if (db_tx_lost(db) || db_tx(db, STMT_RELEASE_JOB) != DB_DONE)
+			goto fail;
+	}
+	outcome = db_tx(db, STMT_COMMIT) == DB_DONE ? WRITE_COMMITTED :
+	    WRITE_UNKNOWN;
+	for (j = jobs; j != NULL; j = j->next)
+		if (j->result != WRITE_UNDONE)
+			j->result = outcome;
+	return;
+fail:
+	log_error("writer: group %lld rolled back", (long long)group);
+	db_tx(db, STMT_ROLLBACK);
+	for (j = jobs; j != NULL; j = j->next)
+		j->result = WRITE_FAILED;
+}
+
+/* Takes every queued job off the queue. Call with mu held. */
+static struct write_job *
+take_all(struct writer *w)
+{
+	struct write_job	*jobs = w->head, *j;
+
+	for (j = jobs; j != NULL; j = j->next)
+		j->state = JOB_RUNNING;
+	w->head = w->tail = NULL;
+	return jobs;
+}
+
+/* Hands each job its result and wakes its caller. A caller may free its
+ * job as soon as it sees JOB_DONE, so read next first. */
+static void
+finish(struct writer *w, struct write_job *jobs, int set, enum write_result r)
+{
+	struct write_job	*j, *next;
+
+	pthread_mutex_lock(&w->mu);
+	for (j = jobs; j != NULL; j = next) {
+		next = j->next;
+		if (set)
+			j->result = r;
+		j->state = JOB_DONE;
+		pthread_cond_signal(&j->done);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Runs one group: begins (waiting for a lock held outside onceshop at
+ * most the busy timeout), takes every job queued by then, runs them and
+ * commits. On BUSY the jobs stay queued until their callers give up. */
+static void
+group(struct writer *w)
+{
+	struct write_job	*jobs;
+	enum db_rc		 rc;
+
+	if (w->db == NULL && (w->db = db_open(w->cfg.db_path, DB_SERVE,
+	    w->cfg.sync_full, w->cfg.busy_ms)) == NULL) {
+		pthread_mutex_lock(&w->mu);
+		jobs = take_all(w);
+		pthread_mutex_unlock(&w->mu);
+		finish(w, jobs, 1, WRITE_FAILED);
+		return;
+	}
+	if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
+		return;
+	pthread_mutex_lock(&w->mu);
+	jobs = take_all(w);
+	pthread_mutex_unlock(&w->mu);
+	if (rc != DB_DONE)
+		finish(w, jobs, 1, WRITE_FAILED);
+	else {
+		run_group(w->db, jobs, ++w->groups);
+		finish(w, jobs, 0, WRITE_COMMITTED);
+	}
+}
+
+/* Runs the housekeeping once in its own transaction. Returns 1 if it has
+ * more to do. */
+static int
+housekeep(struct writer *w)
+{
+	int	 more;
+
+	if (w->db == NULL || db_tx(w->db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
+		return 0;
+	if ((more = w->cfg.housekeeping(w->db, time(NULL))) == -1 ||
+	    db_tx_lost(w->db)) {
+		db_tx(w->db, STMT_ROLLBACK);
+		return 0;
+	}
+	return db_tx(w->db, STMT_COMMIT) == DB_DONE && more;
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct writer	*w = arg;
+	struct timespec	 ts;
+	int64_t		 next = 0;	/* next housekeeping, monotonic */
+	int		 more;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->head == NULL && !w->stop) {
+			if (w->cfg.housekeeping && monotonic_usec() >= next) {
+				pthread_mutex_unlock(&w->mu);
+				more = housekeep(w);
+				next = more ? 0 :
+				    monotonic_usec() + HOUSEKEEPING_IDLE_US;
+				pthread_mutex_lock(&w->mu);
+				continue;
+			}
+			w->idle = 1;
+			ts = timespec_of(next);
+			if (w->cfg.housekeeping)
+				pthread_cond_timedwait(&w->wake, &w->mu, &ts);
+			else
+				pthread_cond_wait(&w->wake, &w->mu);
+			w->idle = 0;
+		}
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->mu);
+		group(w);
+		if (w->cfg.housekeeping && monotonic_usec() >= next) {
+			more = housekeep(w);
+			next = monotonic_usec() + (more ?
+			    HOUSEKEEPING_BUSY_US : HOUSEKEEPING_IDLE_US);
+		}
+		pthread_mutex_lock(&w->mu);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+struct writer *
+writer_start(const struct writer_config *cfg)
+{
+	struct writer	*w = xmalloc(sizeof(*w));
+
+	memset(w, 0, sizeof(*w));
+	w->cfg = *cfg;
+	w->threaded = 1;
+	pthread_mutex_init(&w->mu, NULL);
+	cond_init(&w->wake);
+	/* Open now, to say early when the database is not there; the
+	 * thread retries before each group while it is missing. */
+	w->db = db_open(cfg->db_path, DB_SERVE, cfg->sync_full, cfg->busy_ms);
+	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		log_error("writer: cannot start its thread");
+		db_close(w->db);
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+struct writer *
+writer_inline(struct db *db)
+{
+	struct writer	*w = xmalloc(sizeof(*w));
+
+	memset(w, 0, sizeof(*w));
+	w->db = db;
+	pthread_mutex_init(&w->mu, NULL);
+	return w;
+}
+
+void
+writer_stop(struct writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = 1;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		finish(w, take_all(w), 1, WRITE_BUSY);
+		pthread_cond_destroy(&w->wake);
+		db_close(w->db);
+	}
+	pthread_mutex_destroy(&w->mu);
+	free(w);
+}
+
+/* Removes job from the queue. Call with mu held. */
+static void
+unlink_job(struct writer *w, struct write_job *job)
+{
+	struct write_job	**p, *prev = NULL;
+
+	for (p = &w->head; *p != NULL; prev = *p, p = &(*p)->next)
+		if (*p == job) {
+			*p = job->next;
+			if (w->tail == job)
+				w->tail = prev;
+			return;
+		}
+}
+
+enum write_result
+writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
+{
+	struct timespec	 deadline;
+	enum db_rc	 rc;
+
+	job->next = NULL;
+	job->group = 0;
+	if (!w->threaded) {
+		if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) != DB_DONE)
+			return job->result = rc == DB_BUSY ? WRITE_BUSY :
+			    WRITE_FAILED;
+		run_group(w->db, job, ++w->groups);
+		return job->result;
+	}
+
+	deadline = timespec_of(monotonic_usec() + (int64_t)timeout_ms * 1000);
+	cond_init(&job->done);
+	pthread_mutex_lock(&w->mu);
+	job->state = JOB_QUEUED;
+	if (w->tail != NULL)
+		w->tail->next = job;
+	else
+		w->head = job;
+	w->tail = job;
+	if (w->idle)
+		pthread_cond_signal(&w->wake);
+	while (job->state != JOB_DONE) {
+		if (job->state == JOB_RUNNING) {
+			/* Started: its outcome comes within one group. */
+			pthread_cond_wait(&job->done, &w->mu);
+			continue;
+		}
+		if (pthread_cond_timedwait(&job->done, &w->mu, &deadline) ==
+		    ETIMEDOUT && job->state == JOB_QUEUED) {
+			unlink_job(w, job);
+			job->result = WRITE_BUSY;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	pthread_cond_destroy(&job->done);
+	return job->result;
+}

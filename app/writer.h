@@ -1,0 +1,74 @@
+/* writer.h — the single writer. On SQLite every write goes through one
+ * thread that owns the only write connection and commits in groups: it
+ * begins one transaction, runs every job waiting in its queue each under
+ * its own savepoint, commits once (one fsync for the whole group), and only
+ * then releases the answers. A job that fails is rolled back to its
+ * savepoint alone; a failed COMMIT fails the whole group. Between groups it
+ * runs the housekeeping (sweeping expired keys) in small transactions.
+ *
+ * The caller of writer_submit waits at most until its deadline for the
+ * job to start; a job that never started wrote nothing (WRITE_BUSY). */
+#ifndef ONCESHOP_WRITER_H
+#define ONCESHOP_WRITER_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "db.h"
+
+/* A job's work, run inside the group's transaction under a savepoint.
+ * Returns 0 to keep its writes, -1 to have them rolled back (the rest of
+ * the group goes on). It must not begin, commit or roll back itself. */
+typedef int write_fn(struct db *, void *arg);
+
+/* Work between groups, in a transaction of its own. Returns 1 when there
+ * is more to do soon, 0 when done for now, -1 on an error (rolled back). */
+typedef int housekeeping_fn(struct db *, time_t now);
+
+enum write_result {
+	WRITE_COMMITTED,	/* run kept its writes; the group committed */
+	WRITE_UNDONE,		/* run asked to roll its writes back: none */
+	WRITE_BUSY,		/* never ran: no write lock before the
+				 * deadline; nothing was written */
+	WRITE_FAILED,		/* the group rolled back: nothing written */
+	WRITE_UNKNOWN,		/* COMMIT failed: written or not, unknown */
+};
+
+struct write_job {
+	write_fn		*run;
+	void			*arg;
+	/* Set by the writer: */
+	enum write_result	 result;
+	int64_t			 group;		/* which group ran it */
+	/* Private to writer.c: */
+	int			 state;
+	struct write_job	*next;
+	pthread_cond_t		 done;
+};
+
+struct writer_config {
+	const char		*db_path;
+	int			 sync_full;
+	int			 busy_ms;
+	housekeeping_fn		*housekeeping;	/* may be NULL */
+};
+
+struct writer;
+
+/* Starts the writer thread, which opens its own connection. NULL on
+ * failure to start the thread. */
+struct writer	*writer_start(const struct writer_config *);
+
+/* A writer without a thread: writer_submit runs the job at once in the
+ * caller's thread, as a group of one, on db (plain CGI, subcommands). */
+struct writer	*writer_inline(struct db *db);
+
+/* Stops the thread (after the group it is running) and frees w. */
+void		 writer_stop(struct writer *);
+
+/* Queues job and waits for its group's outcome; gives up after
+ * timeout_ms if the job has not started by then. Returns job->result. */
+enum write_result writer_submit(struct writer *, struct write_job *,
+		    int timeout_ms);
+
+#endif
