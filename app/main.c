@@ -141,8 +141,10 @@ serve(const struct config *c)
 	struct server		 s = { c, NULL, PTHREAD_MUTEX_INITIALIZER };
 	struct writer		*w = NULL;
 	struct db		*db;
-	pthread_t		*threads;
+	pthread_t		 thread;
+	sigset_t		 stop;
 	long			 i;
+	int			 sig;
 
 	idem_configure(c->ttl, (int)c->busy_ms);
 	if (FCGX_IsCGI()) {
@@ -156,21 +158,31 @@ serve(const struct config *c)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* a client gone is an error, not death */
+	/* The stop signals go to the main thread alone, which waits for
+	 * them below; libfcgi's own handlers would only set a flag that
+	 * threads blocked in accept() never see. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGUSR1);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	if (FCGX_Init() != 0 || (s.writer = writer_start(&wc)) == NULL) {
 		log_error("cannot initialise FastCGI or the writer");
 		return 1;
 	}
-	threads = xmalloc((size_t)c->threads * sizeof(*threads));
 	for (i = 0; i < c->threads; i++)
-		if (pthread_create(&threads[i], NULL, request_thread, &s) != 0) {
+		if (pthread_create(&thread, NULL, request_thread, &s) != 0 ||
+		    pthread_detach(thread) != 0) {
 			log_error("cannot start request thread %ld", i);
 			return 1;
 		}
-	for (i = 0; i < c->threads; i++)
-		pthread_join(threads[i], NULL);
-	free(threads);
+	sigwait(&stop, &sig);
+	/* Let the group being written finish; requests still in flight are
+	 * cut off, as in a crash, and their clients retry with their keys. */
 	writer_stop(s.writer);
-	return 0;
+	log_error("stopped by signal %d", sig);
+	_exit(0);
 }
 
 /* Returns 1 if name is 1 to 63 of [a-z0-9_.-]. */
