@@ -25,7 +25,7 @@ SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer
 APP_SRC	 = $(wildcard app/*.c)
 LIB_SRC	 = $(filter-out app/main.c, $(APP_SRC))
 
-.PHONY: all run test unit asan bench sweep deps clean
+.PHONY: all run test unit asan tsan bench sweep deps clean
 
 all: build/onceshop
 
@@ -70,6 +70,12 @@ build-asan/onceshop build-asan/unit &: $(APP_SRC) tests/unit.c | deps
 	$(CC) $(CFLAGS) $(SAN) -o build-asan/onceshop $(APP_SRC) $(LDLIBS)
 	$(CC) $(CFLAGS) $(SAN) -Iapp -o build-asan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)
 
+# The same with ThreadSanitizer, in build-tsan/ (make tsan).
+build-tsan/onceshop build-tsan/unit &: $(APP_SRC) tests/unit.c | deps
+	@mkdir -p build-tsan
+	$(CC) $(CFLAGS) -fsanitize=thread -o build-tsan/onceshop $(APP_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread -Iapp -o build-tsan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)
+
 -include $(wildcard build/*.d)
 
 run: build/onceshop
@@ -95,8 +101,13 @@ asan: build-asan/onceshop build-asan/unit
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
 
+# Every test again under ThreadSanitizer: the request threads and the writer.
+tsan: build-tsan/onceshop build-tsan/unit
+	TSAN_OPTIONS=halt_on_error=1 \
+	ONCESHOP_BIN=$(CURDIR)/build-tsan/onceshop UNIT_BIN=$(CURDIR)/build-tsan/unit prove tests/
+
 sweep: build/onceshop
 	build/onceshop sweep
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-tsan

@@ -47,7 +47,7 @@ like() {
 
 done_testing() {
 	if [ -f "$TMP/error.log" ]; then
-		is "$(grep -cE 'AddressSanitizer|LeakSanitizer|runtime error:' "$TMP/error.log")" 0 \
+		is "$(grep -cE 'AddressSanitizer|LeakSanitizer|ThreadSanitizer|runtime error:' "$TMP/error.log")" 0 \
 			"the server log has no sanitizer report (make asan)"
 	fi
 	echo "1..$TESTS"
