@@ -95,6 +95,18 @@ asan: build-asan/onceshop build-asan/unit
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
 
+# A FastCGI hello (the ceiling) and onceshop behind the same lighttpd,
+# measured with wrk on loopback; the table is kept in build/bench.txt.
+# `make bench BENCH_SECS=3` for a quick run. See bench/README.md.
+PACKAGES += wrk
+bench: build/onceshop build/hello
+	ONCESHOP_BIN=$(CURDIR)/build/onceshop BENCH_HELLO_BIN=$(CURDIR)/build/hello \
+		bash -o pipefail -c 'bench/run.sh | tee build/bench.txt'
+
+build/hello: bench/hello.c | deps
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
 sweep: build/onceshop
 	build/onceshop sweep
 
