@@ -11,7 +11,7 @@ ONCESHOP_SYNC	?=
 export ONCESHOP_DB ONCESHOP_IDEMPOTENCY_TTL ONCESHOP_BUSY_TIMEOUT_MS ONCESHOP_SYNC
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev curl sqlite3 jq perl
+	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk
 LIBS_PC	 = fcgi sqlite3 json-c libcrypto
 
 CC	?= cc
@@ -105,6 +105,17 @@ asan: build-asan/onceshop build-asan/unit
 tsan: build-tsan/onceshop build-tsan/unit
 	TSAN_OPTIONS=halt_on_error=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-tsan/onceshop UNIT_BIN=$(CURDIR)/build-tsan/unit prove tests/
+
+# A FastCGI hello (the ceiling) and onceshop behind the same lighttpd,
+# measured with wrk on loopback; the table is kept in build/bench.txt.
+# `make bench BENCH_SECS=3` for a quick run. See bench/README.md.
+bench: build/onceshop build/hello
+	ONCESHOP_BIN=$(CURDIR)/build/onceshop BENCH_HELLO_BIN=$(CURDIR)/build/hello \
+		bash -o pipefail -c 'bench/run.sh | tee build/bench.txt'
+
+build/hello: bench/hello.c | deps
+	@mkdir -p build
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
 sweep: build/onceshop
 	build/onceshop sweep

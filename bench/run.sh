@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# run.sh — `make bench`: measures a FastCGI hello (the ceiling) and onceshop
+# behind the same lighttpd with wrk, on loopback, and prints one table with
+# each scenario's throughput as a ratio of the ceiling measured in this run.
+# Every onceshop scenario gets a fresh database. See bench/README.md.
+#
+#   BENCH_SECS=3 bench/run.sh     (seconds per scenario; default 10)
+
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"		# lighttpd.conf and `onceshop init` expect the root
+BIN=${ONCESHOP_BIN:-$ROOT/build/onceshop}
+HELLO=${BENCH_HELLO_BIN:-$ROOT/build/hello}
+SECS=${BENCH_SECS:-10}
+WARM=2
+if [ "$SECS" -lt 5 ]; then WARM=1; fi
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/onceshop-bench.XXXXXX")
+RESULTS=$TMP/results
+SERVER_PID=
+WORKER_PIDS=
+FAILED=0
+
+# lighttpd.conf reads every one of these; empty means onceshop's default.
+export ONCESHOP_IDEMPOTENCY_TTL=${ONCESHOP_IDEMPOTENCY_TTL:-}
+export ONCESHOP_BUSY_TIMEOUT_MS=${ONCESHOP_BUSY_TIMEOUT_MS:-}
+export ONCESHOP_THREADS=${ONCESHOP_THREADS:-}
+export ONCESHOP_BIN=$BIN BENCH_HELLO_BIN=$HELLO
+
+AUTH='Authorization: Bearer alice-token'
+JSON='Content-Type: application/json'
+ORDER='{"items":[{"sku":"BENCH-TEA","quantity":1}]}'
+
+say() { echo "bench: $*" >&2; }
+
+# ---- the server ----------------------------------------------------------
+
+# Stops lighttpd, then any of its workers still alive: lighttpd stops them
+# itself, but a worker left behind would hold its socket and the database.
+# A pid is killed only if it still runs our binary (pids get reused).
+stop_server() {
+	local pid
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+		SERVER_PID=
+	fi
+	for pid in $WORKER_PIDS; do
+		if [ "/proc/$pid/exe" -ef "$BIN" ] ||
+		    [ "/proc/$pid/exe" -ef "$HELLO" ]; then
+			kill "$pid" 2>/dev/null || true
+		fi
+	done
+	WORKER_PIDS=
+}
+trap 'stop_server; rm -rf "$TMP"' EXIT
+# Ctrl-C or kill: leave through the EXIT trap above.
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start_server CONF DIR: starts `lighttpd -D -f CONF` on a free loopback
+# port with its socket and log in DIR; sets BASE. Both configurations read
+# their own names for the port, socket and log.
+start_server() {
+	local conf=$1 dir=$2 port
+	for _ in 1 2 3 4 5; do
+		port=$((20000 + RANDOM % 30000))
+		# Something answers there already: pick another port.
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		ONCESHOP_PORT=$port ONCESHOP_SOCKET=$dir/fcgi.sock \
+			ONCESHOP_LOG=$dir/error.log BENCH_PORT=$port \
+			BENCH_SOCKET=$dir/fcgi.sock BENCH_LOG=$dir/error.log \
+			lighttpd -D -f "$conf" 2>>"$dir/error.log" &
+		SERVER_PID=$!
+		BASE=http://127.0.0.1:$port
+		for _ in $(seq 50); do
+			if curl -sf -o /dev/null "$BASE/health"; then
+				WORKER_PIDS=$(pgrep -P "$SERVER_PID" | tr '\n' ' ')
+				return 0
+			fi
+			kill -0 "$SERVER_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		stop_server
+	done
+	say "lighttpd -f $conf did not start; log:"
+	tail -n 20 "$dir/error.log" >&2 || true
+	exit 1
+}
+
+# new_db DIR: a fresh demo database in DIR, plus a product whose stock
+# never runs out, so every new order can succeed.
+new_db() {
+	export ONCESHOP_DB=$1/onceshop.db
+	"$BIN" init --demo >/dev/null
+	sqlite3 "$ONCESHOP_DB" "INSERT INTO products (sku, name, price, stock)
+		VALUES ('BENCH-TEA', 'Bench tea', 100, 1000000000)"
+}
+
+# A reader can meet a checkpoint in progress: wait for it as onceshop would.
+orders() { sqlite3 -cmd '.timeout 5000' "$ONCESHOP_DB" 'SELECT count(*) FROM orders'; }
+
+# ---- measuring -----------------------------------------------------------
+
+# warm_up THREADS CONNS PATH [wrk options...]: a short run, not measured,
+# so the workers, SQLite's cache and the WAL are warm. Keys get "-warm" so
+# they never collide with the measured run's.
+warm_up() {
+	local threads=$1 conns=$2 path=$3
+	shift 3
+	BENCH_KEY_PREFIX=${BENCH_KEY_PREFIX:+$BENCH_KEY_PREFIX-warm} \
+		wrk -t"$threads" -c"$conns" -d"$WARM"s -s bench/wrk.lua \
+		"$@" "$BASE$path" >/dev/null
+	# Requests still in flight when wrk stopped finish now.
+	sleep 0.3
+}
+
+# field NAME LINE: the value of NAME=value in LINE.
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+# measure NAME THREADS CONNS PATH [wrk options...]: the measured run;
+# wrk.lua reads BENCH_METHOD, BENCH_BODY, BENCH_KEY or BENCH_KEY_PREFIX from
+# the environment. Sets RPS, P50, P99, MAX (µs), OK, NON2XX, SOCKERR and
+# STATUSES.
+measure() {
+	local name=$1 threads=$2 conns=$3 path=$4 out line
+	shift 4
+	out=$TMP/wrk-$name.txt
+	# A timeout of the whole run: a slow answer is measured, not dropped
+	# from the latencies as one past wrk's default 2 s would be.
+	if ! wrk -t"$threads" -c"$conns" -d"$SECS"s --timeout "$SECS"s \
+	    --latency -s bench/wrk.lua "$@" "$BASE$path" >"$out" 2>&1 ||
+	    ! line=$(grep '^BENCH ' "$out"); then
+		say "$name: no result from wrk:"
+		cat "$out" >&2
+		exit 1
+	fi
+	RPS=$(field rps "$line") P50=$(field p50 "$line")
+	P99=$(field p99 "$line") MAX=$(field max "$line")
+	OK=$(field ok "$line") NON2XX=$(field non2xx "$line")
+	SOCKERR=$(field sockerr "$line") STATUSES=$(field statuses "$line")
+	say "$(printf '%-12s %8.0f req/s' "$name" "$RPS")"
+}
+
+# record NAME CONNS CHECK: one row of the table, from the last measure.
+record() {
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$RPS" \
+		"$P50" "$P99" "$MAX" "$NON2XX" "$SOCKERR" "$3" "$STATUSES" \
+		>>"$RESULTS"
+}
+
+# The hello ceiling: bench/hello behind bench/hello.conf.
+scenario_hello() {
+	local dir=$TMP/hello
+	mkdir "$dir"
+	start_server bench/hello.conf "$dir"
+	warm_up 2 32 /hello
+	measure hello 2 32 /hello
+	stop_server
+	record "hello (ceiling)" 32 "-"
+	rm -rf "$dir"
+}
+
+# scenario_orders NAME SYNC THREADS CONNS: every request a new order under
+# a new key; then the 2xx count against the rows the run added.
+scenario_orders() {
+	local name=$1 sync=$2 threads=$3 conns=$4 dir=$TMP/$1 before rows check
+	mkdir "$dir"
+	new_db "$dir"
+	export ONCESHOP_SYNC=$sync
+	start_server lighttpd.conf "$dir"
+	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY_PREFIX=$name
+	warm_up "$threads" "$conns" /orders -H "$AUTH" -H "$JSON"
+	before=$(orders)
+	measure "$name" "$threads" "$conns" /orders -H "$AUTH" -H "$JSON"
+	stop_server
+	unset BENCH_METHOD BENCH_BODY BENCH_KEY_PREFIX
+	rows=$(( $(orders) - before ))
+	check="2xx $OK, rows +$rows"
+	# A 2xx without its row is a lost order. Rows beyond the 2xx are
+	# requests cut off when wrk stopped, at most one per connection at the
+	# end of the warm-up and of the run; more were never answered at all.
+	if [ "$rows" -lt "$OK" ] || [ "$rows" -gt $((OK + 2 * conns)) ]; then
+		check="$check MISMATCH"
+		FAILED=1
+	fi
+	record "new orders, $sync" "$conns" "$check"
+	rm -rf "$dir"
+}
+
+# Replays: one order made by curl, then the identical request again and
+# again; no request may add a row.
+scenario_replays() {
+	local dir=$TMP/replays status before rows check
+	mkdir "$dir"
+	new_db "$dir"
+	export ONCESHOP_SYNC=full
+	start_server lighttpd.conf "$dir"
+	status=$(curl -s -o /dev/null -w '%{http_code}' "$BASE/orders" \
+		-H "$AUTH" -H "$JSON" -H 'Idempotency-Key: bench-replay' \
+		-d "$ORDER")
+	[ "$status" = 201 ] || { say "replays: the first order got $status"; exit 1; }
+	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY=bench-replay
+	warm_up 2 32 /orders -H "$AUTH" -H "$JSON"
+	before=$(orders)
+	measure replays 2 32 /orders -H "$AUTH" -H "$JSON"
+	stop_server
+	unset BENCH_METHOD BENCH_BODY BENCH_KEY
+	rows=$(( $(orders) - before ))
+	check="2xx $OK, rows +$rows"
+	if [ "$rows" -ne 0 ]; then
+		check="$check MISMATCH"
+		FAILED=1
+	fi
+	record "replays" 32 "$check"
+	rm -rf "$dir"
+}
+
+scenario_products() {
+	local dir=$TMP/products
+	mkdir "$dir"
+	new_db "$dir"
+	export ONCESHOP_SYNC=full
+	start_server lighttpd.conf "$dir"
+	warm_up 2 32 /products
+	measure products 2 32 /products
+	stop_server
+	record "GET /products" 32 "-"
+	rm -rf "$dir"
+}
+
+# ---- the run -------------------------------------------------------------
+
+for cmd in wrk lighttpd sqlite3 curl; do
+	command -v "$cmd" >/dev/null || { say "$cmd is missing: make deps"; exit 1; }
+done
+: >"$RESULTS"
+say "$SECS s per scenario after a $WARM s warm-up"
+scenario_hello
+scenario_orders full-c32 full 2 32
+scenario_orders normal-c32 normal 2 32
+scenario_replays
+scenario_products
+scenario_orders full-c1 full 1 1
+scenario_orders full-c128 full 2 128
+
+# The report: what ran where, then the table.
+model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "onceshop bench, $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
+	"$(git describe --always --dirty 2>/dev/null || echo unknown)"
+echo "machine: $(nproc) cores, ${model:-unknown CPU}, Linux $(uname -r)"
+echo "$(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/lighttpd \1/p')," \
+	"SQLite $(sqlite3 --version | cut -d' ' -f1)," \
+	"wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \(debian\/\)\{0,1\}\([0-9.]*\).*/\2/p');" \
+	"wrk -t2 -c32 -d${SECS}s (-t1 at 1 connection) after a ${WARM} s warm-up"
+echo
+awk -F'\t' '
+	NR == 1 { hello = $3 }
+	{
+		row[NR, 1] = $1; row[NR, 2] = $2
+		row[NR, 3] = sprintf("%.0f", $3)
+		row[NR, 4] = sprintf("%.2f", $4 / 1000)
+		row[NR, 5] = sprintf("%.2f", $5 / 1000)
+		row[NR, 6] = sprintf("%.1f", $6 / 1000)
+		row[NR, 7] = $7; row[NR, 8] = $8
+		row[NR, 9] = sprintf("%.2f x", hello > 0 ? $3 / hello : 0)
+		row[NR, 10] = $9
+		if ($7 > 0) other = other sprintf("\n%s: statuses %s", $1, $10)
+	}
+	END {
+		split("scenario|conns|req/s|p50 ms|p99 ms|max ms|non-2xx|sock err|vs hello|check", head, "|")
+		for (c = 1; c <= 10; c++) {
+			row[0, c] = head[c]
+			for (r = 0; r <= NR; r++)
+				if (length(row[r, c]) > w[c]) w[c] = length(row[r, c])
+		}
+		for (r = 0; r <= NR; r++) {
+			line = "|"
+			for (c = 1; c <= 10; c++) {
+				# Text left, numbers right.
+				fmt = (c == 1 || c == 10) ? " %-*s |" : " %*s |"
+				line = line sprintf(fmt, w[c], row[r, c])
+			}
+			print line
+			if (r == 0) {
+				line = "|"
+				for (c = 1; c <= 10; c++) {
+					dash = sprintf("%*s", w[c], ""); gsub(/ /, "-", dash)
+					line = line " " dash (c == 1 || c == 10 ? " |" : ":|")
+				}
+				print line
+			}
+		}
+		if (other != "") print "\nnon-2xx answers, by status:" other
+	}' "$RESULTS"
+if [ "$FAILED" -ne 0 ]; then
+	echo
+	echo "MISMATCH: rows added and 2xx answers disagree (see check)"
+	exit 1
+fi
