@@ -100,7 +100,6 @@ serve_one(struct db *db, struct writer *w, char **envp, FCGX_Stream *in,
 struct server {
 	const struct config	*config;
 	struct writer		*writer;
-	pthread_mutex_t		 accept_mu;
 };
 
 /* A request thread: accepts FastCGI requests one at a time and answers
@@ -112,15 +111,12 @@ request_thread(void *arg)
 	const struct config	*c = s->config;
 	struct db		*db = NULL;
 	FCGX_Request		 r;
-	int			 rc;
 
 	FCGX_InitRequest(&r, 0, 0);
 	for (;;) {
-		/* libfcgi's threaded example serialises accept(). */
-		pthread_mutex_lock(&s->accept_mu);
-		rc = FCGX_Accept_r(&r);
-		pthread_mutex_unlock(&s->accept_mu);
-		if (rc < 0)
+		/* No lock around accept(): Linux wakes one waiting thread
+		 * per connection, and a lock would add a hand-off to each. */
+		if (FCGX_Accept_r(&r) < 0)
 			break;
 		/* Opened on first use, and again after a failure: a
 		 * database that comes back is used again. */
@@ -139,7 +135,7 @@ serve(const struct config *c)
 {
 	struct writer_config	 wc = { c->db_path, c->sync_full,
 	    (int)c->busy_ms, idem_housekeeping };
-	struct server		 s = { c, NULL, PTHREAD_MUTEX_INITIALIZER };
+	struct server		 s = { c, NULL };
 	struct writer		*w = NULL;
 	struct db		*db;
 	pthread_t		 thread;
