@@ -94,6 +94,14 @@ prepare_all(struct db *db)
 	return 0;
 }
 
+void
+db_init(void)
+{
+	/* No global counters of SQLite's memory use: they take a mutex
+	 * that every connection's every allocation would share. */
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 struct db *
 db_open(const char *path, enum db_mode mode, int sync_full, int busy_ms)
 {

@@ -34,6 +34,10 @@ enum db_mode {
 struct db;
 struct stmt;
 
+/* Sets the engine's process-wide options; call once, before any db_open
+ * of a threaded server. */
+void		 db_init(void);
+
 /* Opens path with WAL, foreign keys, synchronous FULL (NORMAL when
  * sync_full is 0) and busy_ms as the busy timeout, and prepares every
  * named statement unless mode is DB_MIGRATE. Returns NULL, after logging

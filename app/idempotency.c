@@ -228,17 +228,19 @@ idem_write(struct db *db, void *arg)
 		}
 		return 0;
 	}
-	if (id == -1 || db_tx(db, STMT_SAVEPOINT_HANDLER) != DB_DONE) {
+	if (id == -1) {
 		reply_failed(res);
 		return -1;
 	}
 	j->route->handler(db, j->req, res);
-	/* A 4xx is the handler's answer: stored, its writes undone. */
-	if (res->status >= 400 && res->status < 500 &&
-	    db_tx(db, STMT_ROLLBACK_TO_HANDLER) != DB_DONE)
+	/* A 4xx is the handler's answer: its writes are undone, the claim
+	 * is made again and the answer stored. */
+	if (res->status >= 400 && res->status < 500 && !db_tx_lost(db) &&
+	    (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE ||
+	    (id = claim(db, j->req, j->route->operation, j->fp,
+	    res->key)) <= 0))
 		res->status = 500;
 	if (res->status < 200 || res->status >= 500 || db_tx_lost(db) ||
-	    db_tx(db, STMT_RELEASE_HANDLER) != DB_DONE ||
 	    store(db, id, res) == -1) {
 		if (res->status < 500)
 			reply_failed(res);

@@ -10,9 +10,6 @@ const char *const stmt_sql[STMT__MAX] = {
 	[STMT_SAVEPOINT_JOB] = "SAVEPOINT job",
 	[STMT_RELEASE_JOB] = "RELEASE job",
 	[STMT_ROLLBACK_TO_JOB] = "ROLLBACK TO job",
-	[STMT_SAVEPOINT_HANDLER] = "SAVEPOINT handler",
-	[STMT_RELEASE_HANDLER] = "RELEASE handler",
-	[STMT_ROLLBACK_TO_HANDLER] = "ROLLBACK TO handler",
 
 	[STMT_TOKEN_USER] =
 	    "SELECT u.id, u.name FROM api_tokens t "

@@ -9,7 +9,6 @@
 	/* transactions and the writer's savepoints */ \
 	X(BEGIN) X(BEGIN_IMMEDIATE) X(COMMIT) X(ROLLBACK) \
 	X(SAVEPOINT_JOB) X(RELEASE_JOB) X(ROLLBACK_TO_JOB) \
-	X(SAVEPOINT_HANDLER) X(RELEASE_HANDLER) X(ROLLBACK_TO_HANDLER) \
 	/* auth.c */ \
 	X(TOKEN_USER) X(USER_INSERT) X(TOKEN_INSERT) \
 	/* idempotency.c, keys.c */ \

@@ -12,13 +12,16 @@
 #define ONCESHOP_WRITER_H
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 #include "db.h"
 
-/* A job's work, run inside the group's transaction under a savepoint.
+/* A job's work, run inside the group's transaction under its savepoint.
  * Returns 0 to keep its writes, -1 to have them rolled back (the rest of
- * the group goes on). It must not begin, commit or roll back itself. */
+ * the group goes on). It must not begin, commit or roll back the
+ * transaction; it may undo its own writes so far with
+ * db_tx(db, STMT_ROLLBACK_TO_JOB) and go on. */
 typedef int write_fn(struct db *, void *arg);
 
 /* Work between groups, in a transaction of its own. Returns 1 when there
@@ -43,7 +46,7 @@ struct write_job {
 	/* Private to writer.c: */
 	int			 state;
 	struct write_job	*next;
-	pthread_cond_t		 done;
+	sem_t			 done;
 };
 
 struct writer_config {
