@@ -1,5 +1,6 @@
 /* util.c — allocation wrappers, byte buffers and time formatting. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,14 +139,31 @@ env_long(const char *name, long def, long min, long max)
 	return v;
 }
 
+static EVP_MD	*sha256_md;
+
+/* Fetches the digest once: EVP_sha256() makes OpenSSL 3 look it up, with
+ * its locks, on every call. */
+static void
+sha256_fetch(void)
+{
+	if ((sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL)
+		abort();
+}
+
 void
 sha256_hex(const void *p, size_t n, char out[65])
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 len = 0, i;
+	static pthread_once_t	 once = PTHREAD_ONCE_INIT;
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 md[EVP_MAX_MD_SIZE];
+	unsigned int		 len = 0, i;
 
-	if (EVP_Digest(p, n, md, &len, EVP_sha256(), NULL) != 1 || len != 32)
+	pthread_once(&once, sha256_fetch);
+	if (EVP_Digest(p, n, md, &len, sha256_md, NULL) != 1 || len != 32)
 		abort();
-	for (i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0xf];
+	}
+	out[64] = '\0';
 }
