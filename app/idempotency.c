@@ -345,6 +345,7 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 		return;
 	}
 
+	db_tx(db, STMT_ROLLBACK);	/* no read snapshot held while waiting */
 	queued = time_usec();
 	switch (writer_submit(w, &job, busy_ms)) {
 	case WRITE_COMMITTED:

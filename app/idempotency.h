@@ -28,8 +28,9 @@ void	 idem_fingerprint(struct json_object *body, char hex[65]);
 void	 idem_configure(long ttl_seconds, int busy_timeout_ms);
 
 /* Answers an idempotent POST: checks key, content type, size and body,
- * then replays a stored response (read on db) or has the writer w claim
- * the key, run r->handler and store its answer. */
+ * then replays a stored response (read on db, inside the caller's read
+ * transaction, which it ends before waiting for the writer) or has the
+ * writer w claim the key, run r->handler and store its answer. */
 void	 idem_run(struct db *db, struct writer *w, const struct route *r,
 	     struct request *, struct response *);
 

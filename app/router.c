@@ -56,20 +56,6 @@ reply_unavailable(struct response *res)
 	http_header(res, "Retry-After", "1");
 }
 
-/* Runs a read-only handler inside one read transaction, so everything it
- * reads comes from the same snapshot. */
-static void
-run_read(struct db *db, const struct route *r, struct request *req,
-    struct response *res)
-{
-	if (db_tx(db, STMT_BEGIN) != DB_DONE) {
-		reply_unavailable(res);
-		return;
-	}
-	r->handler(db, req, res);
-	db_tx(db, STMT_ROLLBACK);	/* nothing to keep: it only read */
-}
-
 void
 router_dispatch(struct db *db, struct writer *w, struct request *req,
     struct response *res)
@@ -107,10 +93,18 @@ router_dispatch(struct db *db, struct writer *w, struct request *req,
 		    "It is tried again on the next request.");
 		return;
 	}
-	if (!r->public && auth_user_or_reply(db, req, res) == -1)
+	/* One read transaction for the token, the handler of a GET or the
+	 * replay lookup of a POST: one snapshot, one WAL read lock. The
+	 * idempotency layer ends it before it waits for the writer. */
+	if (db_tx(db, STMT_BEGIN) != DB_DONE) {
+		reply_unavailable(res);
 		return;
-	if (r->operation != NULL)
-		idem_run(db, w, r, req, res);
-	else
-		run_read(db, r, req, res);
+	}
+	if (r->public || auth_user_or_reply(db, req, res) == 0) {
+		if (r->operation != NULL)
+			idem_run(db, w, r, req, res);
+		else
+			r->handler(db, req, res);
+	}
+	db_tx(db, STMT_ROLLBACK);	/* nothing to keep: it only read */
 }
