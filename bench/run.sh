@@ -96,6 +96,21 @@ new_db() {
 		VALUES ('BENCH-TEA', 'Bench tea', 100, 1000000000)"
 }
 
+# add_keys N EXPIRES: N stored keys of bob's (completed, a 500-byte answer
+# each) that expire at EXPIRES, for the sweeping and big-table scenarios.
+add_keys() {
+	sqlite3 "$ONCESHOP_DB" "WITH RECURSIVE n(i) AS
+		(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+		INSERT INTO idempotency_keys (user_id, operation, idem_key,
+		  fingerprint, status, response_status, response_headers,
+		  response_body, created_at, expires_at)
+		SELECT (SELECT id FROM users WHERE name = 'bob'), 'create-order',
+		  'bench-' || hex(randomblob(8)) || i, 'x', 'completed', 201, '',
+		  printf('%.500c', 'x'), '2020-01-01T00:00:00Z', '$2' FROM n"
+}
+expired_keys() { add_keys "$1" 2020-01-02T00:00:00Z; }
+live_keys() { add_keys "$1" 2999-01-01T00:00:00Z; }
+
 # A reader can meet a checkpoint in progress: wait for it as onceshop would.
 orders() { sqlite3 -cmd '.timeout 5000' "$ONCESHOP_DB" 'SELECT count(*) FROM orders'; }
 
@@ -160,12 +175,16 @@ scenario_hello() {
 	rm -rf "$dir"
 }
 
-# scenario_orders NAME SYNC THREADS CONNS: every request a new order under
-# a new key; then the 2xx count against the rows the run added.
+# scenario_orders NAME SYNC THREADS CONNS [LABEL SETUP...]: every request
+# a new order under a new key; then the 2xx count against the rows the run
+# added. SETUP (a command) prepares the database first.
 scenario_orders() {
 	local name=$1 sync=$2 threads=$3 conns=$4 dir=$TMP/$1 before rows check
+	local label=${5:-"new orders, $sync"}
+	shift 4; shift $(( $# > 0 ? 1 : 0 ))
 	mkdir "$dir"
 	new_db "$dir"
+	"${@:-true}"
 	export ONCESHOP_SYNC=$sync
 	start_server lighttpd.conf "$dir"
 	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY_PREFIX=$name
@@ -183,7 +202,7 @@ scenario_orders() {
 		check="$check MISMATCH"
 		FAILED=1
 	fi
-	record "new orders, $sync" "$conns" "$check"
+	record "$label" "$conns" "$check"
 	rm -rf "$dir"
 }
 
@@ -242,6 +261,13 @@ scenario_replays
 scenario_products
 scenario_orders full-c1 full 1 1
 scenario_orders full-c128 full 2 128
+# DESIGN's targets for the key store: the writer sweeps expired keys between
+# groups without stalling a write (watch max ms), and a big table of stored
+# keys costs little (compare req/s with the first new-orders row).
+scenario_orders full-sweep full 2 32 "new orders, full, sweeping 300k expired keys" \
+	expired_keys 300000
+scenario_orders full-1m full 2 32 "new orders, full, 1M stored keys" \
+	live_keys 1000000
 
 # The report: what ran where, then the table.
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
