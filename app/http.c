@@ -18,7 +18,9 @@ const struct problem_type problem_types[PROBLEM__MAX] = {
 
 static const char *const method_names[METHOD__MAX] = {
 	[METHOD_GET] = "GET",
+	[METHOD_HEAD] = "HEAD",
 	[METHOD_POST] = "POST",
+	[METHOD_OPTIONS] = "OPTIONS",
 	[METHOD_OTHER] = "OTHER",
 };
 
@@ -28,6 +30,7 @@ reason_phrase(int status)
 	switch (status) {
 	case 200: return "OK";
 	case 201: return "Created";
+	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 404: return "Not Found";
@@ -37,6 +40,7 @@ reason_phrase(int status)
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Content";
 	case 500: return "Internal Server Error";
+	case 507: return "Insufficient Storage";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	default:  return "Unknown";
@@ -101,8 +105,12 @@ http_read(struct request *req, char **envp, FCGX_Stream *in)
 	req->method_name = xstrndup(method, 16);
 	if (strcmp(method, "GET") == 0)
 		req->method = METHOD_GET;
+	else if (strcmp(method, "HEAD") == 0)
+		req->method = METHOD_HEAD;
 	else if (strcmp(method, "POST") == 0)
 		req->method = METHOD_POST;
+	else if (strcmp(method, "OPTIONS") == 0)
+		req->method = METHOD_OPTIONS;
 	else
 		req->method = METHOD_OTHER;
 
@@ -192,7 +200,8 @@ out_write(FCGX_Stream *out, const char *s, size_t n)
 }
 
 void
-http_write(const struct response *res, FCGX_Stream *out)
+http_write(const struct request *req, const struct response *res,
+    FCGX_Stream *out)
 {
 	struct buf	 head = { 0 };
 
@@ -200,9 +209,12 @@ http_write(const struct response *res, FCGX_Stream *out)
 	    reason_phrase(res->status));
 	buf_puts(&head, "Cache-Control: no-store\r\n");
 	buf_append(&head, res->headers.data, res->headers.len);
-	buf_printf(&head, "Content-Length: %zu\r\n\r\n", res->body.len);
+	if (res->status != 204)
+		buf_printf(&head, "Content-Length: %zu\r\n", res->body.len);
+	buf_puts(&head, "\r\n");
 	out_write(out, head.data, head.len);
-	out_write(out, res->body.data, res->body.len);
+	if (req->method != METHOD_HEAD && res->status != 204)
+		out_write(out, res->body.data, res->body.len);
 	if (out == NULL)
 		fflush(stdout);
 	buf_free(&head);

@@ -16,7 +16,9 @@
 
 enum method {
 	METHOD_GET,
+	METHOD_HEAD,	/* a GET without the body */
 	METHOD_POST,
+	METHOD_OPTIONS,	/* 204 with Allow */
 	METHOD_OTHER,	/* anything else: answered 405 on a known path */
 	METHOD__MAX
 };
@@ -65,8 +67,10 @@ struct response {
 int	 http_read(struct request *, char **envp, FCGX_Stream *in);
 void	 http_request_free(struct request *);
 
-/* Writes res as a CGI response to out, or to stdout when out is NULL. */
-void	 http_write(const struct response *, FCGX_Stream *out);
+/* Writes res as the CGI response to req, to out, or to stdout when out is
+ * NULL; the body is left out for HEAD and for 204. */
+void	 http_write(const struct request *, const struct response *,
+	     FCGX_Stream *out);
 void	 http_response_free(struct response *);
 
 /* Appends one header line to res. */

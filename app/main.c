@@ -92,7 +92,7 @@ serve_one(struct db *db, struct writer *w, char **envp, FCGX_Stream *in,
 		    "than its Content-Length, or the length is malformed.");
 	else
 		router_dispatch(db, w, &req, &res);
-	http_write(&res, out);
+	http_write(&req, &res, out);
 	log_request(&req, &res);
 	http_request_free(&req);
 	http_response_free(&res);

@@ -67,15 +67,26 @@ router_dispatch(struct db *db, struct writer *w, struct request *req,
 	for (i = 0; i < NROUTES; i++) {
 		if (!path_match(routes[i].path, req->path, &req->path_id))
 			continue;
-		if (routes[i].method == req->method)
+		/* HEAD is a GET whose body is not sent (http_write). */
+		if (routes[i].method == req->method ||
+		    (routes[i].method == METHOD_GET &&
+		    req->method == METHOD_HEAD))
 			r = &routes[i];
-		buf_printf(&allow, "%s%s", allow.len ? ", " : "",
-		    http_method_name(routes[i].method));
+		buf_printf(&allow, "%s%s%s", allow.len ? ", " : "",
+		    http_method_name(routes[i].method),
+		    routes[i].method == METHOD_GET ? ", HEAD" : "");
 	}
 	if (allow.len == 0) {
 		http_problem(res, PROBLEM_NOT_FOUND,
 		    "There is nothing at %.200s. The API is described at /.",
 		    req->path);
+		return;
+	}
+	buf_puts(&allow, ", OPTIONS");
+	if (req->method == METHOD_OPTIONS) {
+		res->status = 204;
+		http_header(res, "Allow", "%s", allow.data);
+		buf_free(&allow);
 		return;
 	}
 	if (r == NULL) {

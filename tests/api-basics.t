@@ -58,15 +58,15 @@ problem 404 not-found "an id too long to be one is 404"
 
 req DELETE /orders -H "$ALICE"
 problem 405 method-not-allowed "DELETE /orders is 405"
-is "$(header Allow)" "GET, POST" "... with Allow: GET, POST"
+is "$(header Allow)" "GET, HEAD, POST, OPTIONS" "... with Allow: GET, HEAD, POST, OPTIONS"
 req PUT /products
 problem 405 method-not-allowed "PUT /products is 405"
-is "$(header Allow)" "GET" "... with Allow: GET"
+is "$(header Allow)" "GET, HEAD, OPTIONS" "... with Allow: GET, HEAD, OPTIONS"
 req GET /payments/confirm -H "$ALICE"
 problem 405 method-not-allowed "GET /payments/confirm is 405"
-is "$(header Allow)" "POST" "... with Allow: POST"
+is "$(header Allow)" "POST, OPTIONS" "... with Allow: POST, OPTIONS"
 req POST /health -H "$JSON" -d '{}'
-is "$STATUS $(header Allow)" "405 GET" "POST /health is 405"
+is "$STATUS $(header Allow)" "405 GET, HEAD, OPTIONS" "POST /health is 405"
 
 # --- static pages ---
 req GET /

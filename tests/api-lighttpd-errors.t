@@ -112,7 +112,7 @@ req GET /nope -H "$ALICE"
 problem 404 not-found "an unknown API path is still onceshop's own 404"
 like "$(json .detail)" "/nope" "... whose detail names the path"
 req DELETE /orders -H "$ALICE"
-is "$STATUS $(header Allow)" "405 GET, POST" "DELETE /orders is still onceshop's 405, with Allow"
+is "$STATUS $(header Allow)" "405 GET, HEAD, POST, OPTIONS" "DELETE /orders is still onceshop's 405, with Allow"
 
 # --- every error file: JSON for its status, with a page; listed in lighttpd.conf ---
 for f in "$ROOT"/www/errors/problem-*.html; do
