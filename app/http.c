@@ -265,12 +265,17 @@ void
 http_problem(struct response *res, enum problem p, const char *fmt, ...)
 {
 	struct json_object	*obj = json_object_new_object();
-	char			 type[64], detail[1024];
+	struct buf		 detail = { 0 };
+	char			 type[64], raw[1024];
 	va_list			 ap;
 
 	va_start(ap, fmt);
-	vsnprintf(detail, sizeof(detail), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
+	/* The detail may quote the request (a path, a key): keep it valid
+	 * UTF-8, and whole characters where it was cut short. */
+	buf_utf8(&detail, raw, strlen(raw));
+	buf_append(&detail, "", 0);
 	snprintf(type, sizeof(type), "/problems/%s", problem_types[p].name);
 
 	/* json_object_object_add steals each new value's reference. */
@@ -279,6 +284,8 @@ http_problem(struct response *res, enum problem p, const char *fmt, ...)
 	    json_object_new_string(problem_types[p].title));
 	json_object_object_add(obj, "status",
 	    json_object_new_int(problem_types[p].status));
-	json_object_object_add(obj, "detail", json_object_new_string(detail));
+	json_object_object_add(obj, "detail",
+	    json_object_new_string(detail.data));
+	buf_free(&detail);
 	reply(res, problem_types[p].status, "application/problem+json", obj);
 }

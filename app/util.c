@@ -105,6 +105,66 @@ buf_free(struct buf *b)
 	b->len = b->cap = 0;
 }
 
+size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		 len, i;
+	uint32_t	 cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
+/* Returns the length of a UTF-8 sequence at s that was cut short (a lead
+ * byte followed by too few continuation bytes, as "%.200s" leaves one), or
+ * 0 if s does not start one. */
+static size_t
+utf8_cut(const unsigned char *s, size_t n)
+{
+	size_t	 want, i;
+
+	want = s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : s[0] >= 0xe0 &&
+	    s[0] <= 0xef ? 3 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : 0;
+	for (i = 1; i < n && i < want && (s[i] & 0xc0) == 0x80; i++)
+		continue;
+	return want > 0 && i < want ? i : 0;
+}
+
+void
+buf_utf8(struct buf *out, const char *str, size_t n)
+{
+	const unsigned char	*s = (const unsigned char *)str;
+	size_t			 i, len;
+
+	for (i = 0; i < n; i += len) {
+		if ((len = utf8_len(s + i, n - i)) > 0)
+			buf_append(out, str + i, len);
+		else if ((len = utf8_cut(s + i, n - i)) == 0) {
+			buf_puts(out, "\xef\xbf\xbd");	/* U+FFFD */
+			len = 1;
+		}
+	}
+}
+
 void
 time_rfc3339(time_t t, char out[21])
 {

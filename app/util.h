@@ -36,6 +36,14 @@ int64_t	 time_usec(void);
  * in [min, max]. */
 long	 env_long(const char *name, long def, long min, long max);
 
+/* Returns the length of the UTF-8 sequence at s (at most n bytes), or 0 if
+ * it is malformed, overlong, a surrogate or above U+10FFFF. */
+size_t	 utf8_len(const unsigned char *s, size_t n);
+
+/* Appends the n bytes at s to out as valid UTF-8: a sequence cut short (as
+ * by truncation) is dropped, any other malformed byte becomes U+FFFD. */
+void	 buf_utf8(struct buf *out, const char *s, size_t n);
+
 /* Writes the SHA-256 of the n bytes at p as 64 hex digits and a NUL. */
 void	 sha256_hex(const void *p, size_t n, char out[65]);
 

@@ -50,4 +50,14 @@ is "$STATUS" 201 "... and after it"
 is "$(sql "SELECT group_concat(idem_key, ' ') FROM (SELECT idem_key FROM idempotency_keys ORDER BY id)")" \
 	"real-2 real-3" "only the real keys were stored"
 
+# Problem details quote the request, and stay valid UTF-8 when it is not.
+long=$(printf 'x%.0s' $(seq 195))
+for path in "/a%c3%28b%80c" "/$long%e2%82%ac%e2%82%ac" "/b%80%bfz"; do
+	req GET "$path"
+	is "$STATUS $(printf '%s' "$BODY" | iconv -f UTF-8 -t UTF-8 >/dev/null 2>&1 && echo valid)" \
+		"404 valid" "GET $path: 404 whose body is valid UTF-8"
+done
+req GET "/$long%e2%82%ac%e2%82%ac"
+like "$(json .detail)" "x€\\. The API" "... and a detail cut short ends on a whole character"
+
 done_testing

@@ -483,6 +483,41 @@ test_validate(void)
 	buf_free(&s);
 }
 
+/* ---- buf_utf8 ------------------------------------------------------------ */
+
+static const struct {
+	const char	*in;
+	const char	*out;
+	const char	*name;
+} utf8_cases[] = {
+	{ "plain", "plain", "ASCII as it is" },
+	{ "\xe2\x82\xac", "\xe2\x82\xac", "a whole euro sign" },
+	{ "ab\xe2\x82", "ab", "a character cut at the end is dropped" },
+	{ "a\xe2\x82.b", "a.b", "a character cut in the middle is dropped" },
+	{ "a\xff" "b", "a\xef\xbf\xbd" "b", "a stray byte becomes U+FFFD" },
+	{ "a\x80" "b", "a\xef\xbf\xbd" "b", "a lone continuation byte too" },
+	{ "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd", "an overlong slash" },
+	{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+	  "an encoded surrogate" },
+	{ "\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", "a 4-byte emoji" },
+};
+
+static void
+test_utf8(void)
+{
+	struct buf	 b = { 0 };
+	size_t		 i;
+
+	for (i = 0; i < NELEM(utf8_cases); i++) {
+		buf_reset(&b);
+		buf_utf8(&b, utf8_cases[i].in, strlen(utf8_cases[i].in));
+		buf_append(&b, "", 0);
+		ok(strcmp(b.data, utf8_cases[i].out) == 0, "buf_utf8: %s",
+		    utf8_cases[i].name);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -492,6 +527,7 @@ main(void)
 	test_fingerprint();
 	test_validate();
 	test_typed();
+	test_utf8();
 	printf("1..%d\n", tests);
 	return failures > 0;
 }
