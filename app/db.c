@@ -20,6 +20,7 @@ struct stmt {
 struct db {
 	sqlite3		*h;
 	int		 in_tx;		/* a transaction was begun */
+	enum db_rc	 error;		/* the last failure, for db_take_error */
 	struct stmt	 stmts[STMT__MAX];
 };
 
@@ -34,16 +35,16 @@ rc_of(struct db *db, int rc, const char *sql)
 	case SQLITE_DONE:
 		return DB_DONE;
 	case SQLITE_CONSTRAINT:
-		return DB_CONSTRAINT;
+		return db->error = DB_CONSTRAINT;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return DB_BUSY;
+		return db->error = DB_BUSY;
 	case SQLITE_FULL:
 		log_error("sqlite: %s (in: %.60s)", sqlite3_errmsg(db->h), sql);
-		return DB_FULL;
+		return db->error = DB_FULL;
 	default:
 		log_error("sqlite: %s (in: %.60s)", sqlite3_errmsg(db->h), sql);
-		return DB_ERROR;
+		return db->error = DB_ERROR;
 	}
 }
 
@@ -110,6 +111,7 @@ db_open(const char *path, enum db_mode mode, int sync_full, int busy_ms)
 	int		 version;
 
 	memset(db, 0, sizeof(*db));
+	db->error = DB_DONE;
 	if (mode == DB_MIGRATE)
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
@@ -301,6 +303,15 @@ db_tx(struct db *db, enum stmt_id id)
 	default:
 		break;
 	}
+	return rc;
+}
+
+enum db_rc
+db_take_error(struct db *db)
+{
+	enum db_rc	 rc = db->error;
+
+	db->error = DB_DONE;
 	return rc;
 }
 

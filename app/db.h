@@ -89,6 +89,11 @@ struct json_object *stmt_json_rows(struct stmt *);
  * error it leaves no transaction open. Returns DB_DONE or an error. */
 enum db_rc	 db_tx(struct db *, enum stmt_id);
 
+/* Returns the error class of the last statement that failed on db since
+ * the last call (DB_DONE if none), and forgets it: how a caller that saw a
+ * failure tells a full disk (DB_FULL) from anything else. */
+enum db_rc	 db_take_error(struct db *);
+
 /* Returns 1 if a transaction was begun and the engine has since rolled
  * it back by itself (after a full disk or an I/O error): nothing of it may
  * be committed or reported as written. */

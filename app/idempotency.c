@@ -251,6 +251,20 @@ idem_write(struct db *db, void *arg)
 	return 0;
 }
 
+/* The disk is full: 507 with a Retry-After, and as much as is known. */
+static void
+reply_full(struct response *res, int unknown)
+{
+	res->outcome = "full";
+	http_problem(res, PROBLEM_INSUFFICIENT_STORAGE, "The database's disk "
+	    "is full, so this request could not be saved%s. Retry the same "
+	    "request with the same key after Retry-After seconds%s.", unknown ?
+	    " and whether any of it was is unknown" : "; it was rolled back and "
+	    "nothing was written", unknown ? ": if it was saved you get its "
+	    "stored answer" : "");
+	http_header(res, "Retry-After", "10");
+}
+
 static void
 reply_busy(struct response *res)
 {
@@ -365,6 +379,8 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 		    "was saved you get its stored answer, if not it runs now.");
 		break;
 	}
+	if (job.fault == DB_FULL && job.result != WRITE_COMMITTED)
+		reply_full(res, job.result == WRITE_UNKNOWN);
 	res->wait_us = time_usec() - queued;
 	res->group = job.group;
 }

@@ -36,6 +36,8 @@
 	X(ORDER_ALREADY_PAID, "order-already-paid", 409, \
 	    "The order is already paid") \
 	X(SERVICE_BUSY, "service-busy", 503, "The service is busy; retry shortly") \
+	X(INSUFFICIENT_STORAGE, "insufficient-storage", 507, \
+	    "The server's disk is full") \
 	X(INTERNAL_ERROR, "internal-error", 500, "Internal server error")
 
 enum problem {

@@ -66,20 +66,24 @@ cond_init(pthread_cond_t *c)
 }
 
 /* Runs jobs, a list, inside the transaction db has just begun, each under
- * its own savepoint, then commits, and sets each job's result. */
+ * its own savepoint, then commits, and sets each job's result and fault. */
 static void
 run_group(struct db *db, struct write_job *jobs, int64_t group)
 {
 	struct write_job	*j;
 	enum write_result	 outcome;
+	enum db_rc		 fault = DB_DONE;
 
+	db_take_error(db);
 	for (j = jobs; j != NULL; j = j->next) {
 		j->group = group;
 		j->result = WRITE_COMMITTED;
+		j->fault = DB_DONE;
 		if (db_tx(db, STMT_SAVEPOINT_JOB) != DB_DONE)
 			goto fail;
 		if (j->run(db, j->arg) == -1) {
 			j->result = WRITE_UNDONE;
+			fault = j->fault = db_take_error(db);
 			/* A statement may have made the engine roll back
 			 * everything: then nothing of the group is left. */
 			if (db_tx_lost(db) ||
@@ -88,18 +92,26 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 		}
 		if (db_tx_lost(db) || db_tx(db, STMT_RELEASE_JOB) != DB_DONE)
 			goto fail;
+		db_take_error(db);	/* what a job handled is not a fault */
 	}
 	outcome = db_tx(db, STMT_COMMIT) == DB_DONE ? WRITE_COMMITTED :
 	    WRITE_UNKNOWN;
+	fault = db_take_error(db);
 	for (j = jobs; j != NULL; j = j->next)
-		if (j->result != WRITE_UNDONE)
+		if (j->result != WRITE_UNDONE) {
 			j->result = outcome;
+			j->fault = fault;
+		}
 	return;
 fail:
 	log_error("writer: group %lld rolled back", (long long)group);
+	if (db_take_error(db) == DB_FULL)
+		fault = DB_FULL;
 	db_tx(db, STMT_ROLLBACK);
-	for (j = jobs; j != NULL; j = j->next)
+	for (j = jobs; j != NULL; j = j->next) {
 		j->result = WRITE_FAILED;
+		j->fault = fault;
+	}
 }
 
 /* Takes every queued job off the queue. Call with mu held. */
@@ -124,8 +136,10 @@ finish(struct write_job *jobs, int set, enum write_result r)
 
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
-		if (set)
+		if (set) {
 			j->result = r;
+			j->fault = DB_ERROR;
+		}
 		sem_post(&j->done);
 	}
 }
@@ -300,9 +314,11 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	job->next = NULL;
 	job->group = 0;
 	if (!w->threaded) {
-		if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) != DB_DONE)
+		if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) != DB_DONE) {
+			job->fault = rc;
 			return job->result = rc == DB_BUSY ? WRITE_BUSY :
 			    WRITE_FAILED;
+		}
 		run_group(w->db, job, ++w->groups);
 		return job->result;
 	}

@@ -42,6 +42,8 @@ struct write_job {
 	void			*arg;
 	/* Set by the writer: */
 	enum write_result	 result;
+	enum db_rc		 fault;		/* WRITE_FAILED, _UNKNOWN: why
+						 * (DB_FULL: the disk is full) */
 	int64_t			 group;		/* which group ran it */
 	/* Private to writer.c: */
 	int			 state;
