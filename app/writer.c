@@ -2,7 +2,6 @@
 #include <sys/resource.h>
 
 #include <errno.h>
-#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +17,7 @@
 #define HOUSEKEEPING_BUSY_US	50000
 #define WRITER_NICE		-10
 
-enum { JOB_QUEUED, JOB_RUNNING };
+enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
 struct writer {
 	struct writer_config	 cfg;
@@ -126,22 +125,24 @@ take_all(struct writer *w)
 	return jobs;
 }
 
-/* Hands each job its result and wakes its caller, without the queue's
- * lock: a job taken off the queue is the writer's alone until its post.
- * The caller may free its job at once after, so read next first. */
+/* Hands each job its result and wakes its caller. A caller may free its
+ * job as soon as it sees JOB_DONE, so read next first. */
 static void
-finish(struct write_job *jobs, int set, enum write_result r)
+finish(struct writer *w, struct write_job *jobs, int set, enum write_result r)
 {
 	struct write_job	*j, *next;
 
+	pthread_mutex_lock(&w->mu);
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
 		if (set) {
 			j->result = r;
 			j->fault = DB_ERROR;
 		}
-		sem_post(&j->done);
+		j->state = JOB_DONE;
+		pthread_cond_signal(&j->done);
 	}
+	pthread_mutex_unlock(&w->mu);
 }
 
 /* Runs one group: begins (waiting for a lock held outside onceshop at
@@ -158,7 +159,7 @@ group(struct writer *w)
 		pthread_mutex_lock(&w->mu);
 		jobs = take_all(w);
 		pthread_mutex_unlock(&w->mu);
-		finish(jobs, 1, WRITE_FAILED);
+		finish(w, jobs, 1, WRITE_FAILED);
 		return;
 	}
 	if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
@@ -167,10 +168,10 @@ group(struct writer *w)
 	jobs = take_all(w);
 	pthread_mutex_unlock(&w->mu);
 	if (rc != DB_DONE)
-		finish(jobs, 1, WRITE_FAILED);
+		finish(w, jobs, 1, WRITE_FAILED);
 	else {
 		run_group(w->db, jobs, ++w->groups);
-		finish(jobs, 0, WRITE_COMMITTED);
+		finish(w, jobs, 0, WRITE_COMMITTED);
 	}
 }
 
@@ -282,7 +283,7 @@ writer_stop(struct writer *w)
 		pthread_cond_signal(&w->wake);
 		pthread_mutex_unlock(&w->mu);
 		pthread_join(w->thread, NULL);
-		finish(take_all(w), 1, WRITE_BUSY);
+		finish(w, take_all(w), 1, WRITE_BUSY);
 		pthread_cond_destroy(&w->wake);
 		db_close(w->db);
 	}
@@ -324,7 +325,7 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	}
 
 	deadline = timespec_of(monotonic_usec() + (int64_t)timeout_ms * 1000);
-	sem_init(&job->done, 0, 0);
+	cond_init(&job->done);
 	pthread_mutex_lock(&w->mu);
 	job->state = JOB_QUEUED;
 	if (w->tail != NULL)
@@ -334,25 +335,22 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	w->tail = job;
 	if (w->idle)
 		pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->mu);
-
-	while (sem_clockwait(&job->done, CLOCK_MONOTONIC, &deadline) == -1) {
-		if (errno == EINTR)
+	while (job->state != JOB_DONE) {
+		if (job->state == JOB_RUNNING) {
+			/* Started: its outcome comes within one group. */
+			pthread_cond_wait(&job->done, &w->mu);
 			continue;
-		pthread_mutex_lock(&w->mu);
-		if (job->state == JOB_QUEUED) {
+		}
+		if (pthread_cond_timedwait(&job->done, &w->mu, &deadline) ==
+		    ETIMEDOUT && job->state == JOB_QUEUED) {
 			/* Never started: nothing was written for it. */
 			unlink_job(w, job);
-			pthread_mutex_unlock(&w->mu);
 			job->result = WRITE_BUSY;
+			job->fault = DB_BUSY;
 			break;
 		}
-		pthread_mutex_unlock(&w->mu);
-		/* Started: its outcome comes within one group. */
-		while (sem_wait(&job->done) == -1 && errno == EINTR)
-			continue;
-		break;
 	}
-	sem_destroy(&job->done);
+	pthread_mutex_unlock(&w->mu);
+	pthread_cond_destroy(&job->done);
 	return job->result;
 }

@@ -12,7 +12,6 @@
 #define ONCESHOP_WRITER_H
 
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -48,7 +47,7 @@ struct write_job {
 	/* Private to writer.c: */
 	int			 state;
 	struct write_job	*next;
-	sem_t			 done;
+	pthread_cond_t		 done;
 };
 
 struct writer_config {
