@@ -11,7 +11,7 @@ ONCESHOP_SYNC	?=
 export ONCESHOP_DB ONCESHOP_IDEMPOTENCY_TTL ONCESHOP_BUSY_TIMEOUT_MS ONCESHOP_SYNC
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk
+	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk valgrind
 LIBS_PC	 = fcgi sqlite3 json-c libcrypto
 
 CC	?= cc
@@ -96,10 +96,13 @@ ONCESHOP_BIN ?= $(CURDIR)/build/onceshop
 test: build/onceshop build/unit
 	ONCESHOP_BIN=$(ONCESHOP_BIN) UNIT_BIN=$(CURDIR)/build/unit prove tests/
 
-# Every test again, against the sanitizer build.
-asan: build-asan/onceshop build-asan/unit
+# Every test again, against the sanitizer build; and the unit tests of the
+# plain build under valgrind, which sees what the sanitizers do not
+# (uninitialised reads).
+asan: build-asan/onceshop build-asan/unit build/unit
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
+	valgrind -q --error-exitcode=1 --leak-check=full build/unit >/dev/null
 
 # Every test again under ThreadSanitizer: the request threads and the writer.
 tsan: build-tsan/onceshop build-tsan/unit
