@@ -169,6 +169,8 @@ http_query_long(const struct request *req, const char *name, long def,
 	for (; *p != '\0'; p += strcspn(p, "&"), p += (*p == '&')) {
 		if (strncmp(p, name, n) != 0 || p[n] != '=')
 			continue;
+		if (p[n + 1] < '0' || p[n + 1] > '9')
+			return -1;	/* strtol would take "+5" or " 5" */
 		errno = 0;
 		v = strtol(p + n + 1, &end, 10);
 		if (errno != 0 || end == p + n + 1 ||
@@ -186,7 +188,7 @@ http_query_limit_or_reply(const struct request *req, long *limit,
 	if ((*limit = http_query_long(req, "limit", 100, 1, 1000)) != -1)
 		return 0;
 	http_problem(res, PROBLEM_INVALID_PARAMETER,
-	    "limit must be an integer from 1 to 1000.");
+	    "limit must be a whole number from 1 to 1000, in digits only.");
 	return -1;
 }
 

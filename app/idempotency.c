@@ -46,6 +46,9 @@ idem_key_parse(const char *v, char key[IDEM_KEY_MAX + 1])
 		end--;
 
 	if (*v != '"') {		/* bare token */
+		/* 'key' is a quoting mistake, not a key with quotes. */
+		if (end >= 2 && v[0] == '\'' && v[end - 1] == '\'')
+			return -1;
 		for (; n < end; n++) {
 			if (v[n] < 0x21 || v[n] > 0x7e || v[n] == '"' ||
 			    v[n] == '\\' || n == IDEM_KEY_MAX)
@@ -69,6 +72,37 @@ idem_key_parse(const char *v, char key[IDEM_KEY_MAX + 1])
 	key[n] = '\0';
 	/* The closing quote must be the last character. */
 	return (end == 1 && *v == '"' && n > 0) ? 0 : -1;
+}
+
+const char *
+idem_key_problem(const char *v)
+{
+	size_t	 n, i;
+
+	while (*v == ' ' || *v == '\t')
+		v++;
+	n = strlen(v);
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+		n--;
+	if (n == 0 || (n == 2 && v[0] == '"' && v[1] == '"'))
+		return "it is empty";
+	if (n >= 2 && v[0] == '\'' && v[n - 1] == '\'')
+		return "it is in single quotes; send it bare or in double quotes";
+	for (i = 0; i < n; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] > 0x7e)
+			return "it has a byte that is not printable ASCII "
+			    "(a control character, or UTF-8)";
+	if (v[0] != '"') {
+		if (strcspn(v, " \t") < n)
+			return "a bare key cannot contain spaces; put it in "
+			    "double quotes (\"a b\")";
+		if (strcspn(v, "\"\\") < n)
+			return "a bare key cannot contain \" or \\; put it in "
+			    "double quotes and escape them (\\\" and \\\\)";
+		return "it is longer than 255 characters";
+	}
+	return "a quoted key must end with its closing quote, may escape "
+	    "only \" and \\, and must hold 1 to 255 characters";
 }
 
 void
@@ -291,9 +325,11 @@ request_ok_or_reply(const struct route *r, struct request *req,
 	}
 	if (idem_key_parse(req->idempotency_key, res->key) == -1) {
 		res->key[0] = '\0';	/* not fit for the log */
-		http_problem(res, PROBLEM_KEY_INVALID, "The Idempotency-Key must "
-		    "be a quoted string (\"...\") or a bare token of 1 to %d "
-		    "printable ASCII characters.", IDEM_KEY_MAX);
+		http_problem(res, PROBLEM_KEY_INVALID, "The Idempotency-Key is "
+		    "malformed: %s. A key is a quoted string (\"...\") or a "
+		    "bare token of 1 to %d printable ASCII characters. The key "
+		    "was not used.", idem_key_problem(req->idempotency_key),
+		    IDEM_KEY_MAX);
 		return -1;
 	}
 	if (!is_json(req->content_type)) {

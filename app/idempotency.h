@@ -16,9 +16,14 @@
 
 /* Parses an Idempotency-Key header value: an RFC 8941 string ("…", with
  * \" and \\ escapes) or, for curl convenience, a bare token of visible
- * ASCII without quotes or backslashes. Writes the key's characters to key.
+ * ASCII without quotes or backslashes ('key' in single quotes is refused
+ * as a quoting mistake). Writes the key's characters to key.
  * Returns 0, or -1 if it is empty, longer than IDEM_KEY_MAX or malformed. */
 int	 idem_key_parse(const char *header, char key[IDEM_KEY_MAX + 1]);
+
+/* Says, for a header value idem_key_parse rejected, what is wrong with it
+ * (a clause for a problem detail). */
+const char *idem_key_problem(const char *header);
 
 /* Writes the SHA-256 (hex) of the canonical JSON form of body to hex. */
 void	 idem_fingerprint(struct json_object *body, char hex[65]);

@@ -17,7 +17,7 @@
 	X(INVALID_BODY, "invalid-body", 400, \
 	    "Body does not match what this endpoint accepts") \
 	X(INVALID_PARAMETER, "invalid-parameter", 400, \
-	    "Query parameter out of range") \
+	    "Invalid query parameter") \
 	X(KEY_MISSING, "idempotency-key-missing", 400, \
 	    "The request needs an Idempotency-Key header") \
 	X(KEY_INVALID, "idempotency-key-invalid", 400, \

@@ -50,6 +50,29 @@ is "$STATUS" 201 "... and after it"
 is "$(sql "SELECT group_concat(idem_key, ' ') FROM (SELECT idem_key FROM idempotency_keys ORDER BY id)")" \
 	"real-2 real-3" "only the real keys were stored"
 
+# A malformed key: the detail says what exactly is wrong, and the key was not used.
+keyprob() { # keyprob HEADER-VALUE EXPECTED-REGEX DESCRIPTION
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: $1" -d "$mug"
+	is "$STATUS $(json .type)" "400 /problems/idempotency-key-invalid" "$3"
+	like "$(json .detail)" "$2" "... the detail says: $2"
+}
+keyprob "'sq'" "single quotes" "a key in single quotes is refused, not kept with its quotes"
+keyprob "a b" "cannot contain spaces" "a bare key with a space"
+keyprob 'a"b' 'cannot contain "' "a bare key with a double quote"
+keyprob '"abc' "closing quote" "an unterminated quoted key"
+keyprob "$(printf 'k%.0s' $(seq 256))" "longer than 255" "a key of 256 characters"
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: "a b"' -d "$mug"
+is "$STATUS" 201 "... while the same key in double quotes is fine"
+
+# Query parameters: digits only.
+for q in '+5' '%205' 'abc' '0' '1001' '5x' ''; do
+	req GET "/orders?limit=$q" -H "$ALICE"
+	is "$STATUS $(json .type)" "400 /problems/invalid-parameter" "?limit=$q is 400 invalid-parameter"
+done
+is "$(json .title)" "Invalid query parameter" "... titled 'Invalid query parameter'"
+req GET "/orders?limit=5" -H "$ALICE"
+is "$STATUS" 200 "?limit=5 is fine"
+
 # Problem details quote the request, and stay valid UTF-8 when it is not.
 long=$(printf 'x%.0s' $(seq 195))
 for path in "/a%c3%28b%80c" "/$long%e2%82%ac%e2%82%ac" "/b%80%bfz"; do

@@ -78,6 +78,9 @@ static const struct {
 	{ "\"abc\\", NULL, "backslash at the end" },
 	{ "ab\"c", NULL, "quote inside a bare token" },
 	{ "ab\\c", NULL, "backslash inside a bare token" },
+	{ "'sq'", NULL, "a bare token in single quotes (a quoting mistake)" },
+	{ "it's", "it's", "a single quote inside a bare token" },
+	{ "'a", "'a", "a single quote at the start only" },
 };
 
 static void
