@@ -1,5 +1,6 @@
 /* db.c — the SQLite engine behind db.h: one connection per thread, every
  * named statement prepared when the connection opens. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@ struct stmt {
 
 struct db {
 	sqlite3		*h;
+	int		 version;	/* the schema version this build knows */
 	int		 in_tx;		/* a transaction was begun */
 	enum db_rc	 error;		/* the last failure, for db_take_error */
 	struct stmt	 stmts[STMT__MAX];
@@ -77,18 +79,24 @@ schema_version(struct db *db)
 	return v;
 }
 
+/* Prepares the statements of schema (and those of every schema). */
 static int
-prepare_all(struct db *db)
+prepare_all(struct db *db, enum db_schema schema)
 {
-	int	 i;
+	const struct stmt_def	*d;
+	int			 i;
 
 	for (i = 0; i < STMT__MAX; i++) {
+		d = &stmt_defs[i];
 		db->stmts[i].db = db;
-		if (sqlite3_prepare_v3(db->h, stmt_sql[i], -1,
+		if (d->schema != SCHEMA_ANY && d->schema != SCHEMA_COMMON &&
+		    d->schema != schema)
+			continue;
+		if (sqlite3_prepare_v3(db->h, d->sql, -1,
 		    SQLITE_PREPARE_PERSISTENT, &db->stmts[i].st, NULL) !=
 		    SQLITE_OK) {
 			log_error("sqlite: %s (in: %.60s)",
-			    sqlite3_errmsg(db->h), stmt_sql[i]);
+			    sqlite3_errmsg(db->h), d->sql);
 			return -1;
 		}
 	}
@@ -104,23 +112,26 @@ db_init(void)
 }
 
 struct db *
-db_open(const char *path, enum db_mode mode, int sync_full, int busy_ms)
+db_open(const struct db_config *c, enum db_mode mode)
 {
 	struct db	*db = xmalloc(sizeof(*db));
+	const char	*path = c->path;
 	int		 flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
 	int		 version;
 
 	memset(db, 0, sizeof(*db));
 	db->error = DB_DONE;
+	db->version = c->schema == SCHEMA_PAYSIM ? DB_PAYSIM_VERSION :
+	    DB_SCHEMA_VERSION;
 	if (mode == DB_MIGRATE)
 		flags |= SQLITE_OPEN_CREATE;
 	if (sqlite3_open_v2(path, &db->h, flags, NULL) != SQLITE_OK) {
 		log_error("%s: %s", path, sqlite3_errmsg(db->h));
 		goto fail;
 	}
-	sqlite3_busy_timeout(db->h, busy_ms);
+	sqlite3_busy_timeout(db->h, c->busy_ms);
 	if (exec_sql(db, "PRAGMA journal_mode = WAL") != SQLITE_OK ||
-	    exec_sql(db, sync_full ? "PRAGMA synchronous = FULL" :
+	    exec_sql(db, c->sync_full ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL") != SQLITE_OK ||
 	    exec_sql(db, "PRAGMA foreign_keys = ON") != SQLITE_OK ||
 	    (mode == DB_READ && exec_sql(db, "PRAGMA query_only = 1") !=
@@ -128,13 +139,13 @@ db_open(const char *path, enum db_mode mode, int sync_full, int busy_ms)
 		goto fail;
 	if (mode == DB_MIGRATE)
 		return db;
-	if ((version = schema_version(db)) != DB_SCHEMA_VERSION) {
+	if ((version = schema_version(db)) != db->version) {
 		log_error("%s: schema version %d, this build needs %d%s", path,
-		    version, DB_SCHEMA_VERSION, version < DB_SCHEMA_VERSION ?
-		    ": run onceshop init" : ": a newer onceshop made it");
+		    version, db->version, version < db->version ?
+		    ": run init first" : ": a newer build made it");
 		goto fail;
 	}
-	if (prepare_all(db) == 0)
+	if (prepare_all(db, c->schema) == 0)
 		return db;
 fail:
 	db_close(db);
@@ -159,6 +170,7 @@ db_stmt(struct db *db, enum stmt_id id)
 {
 	struct stmt	*s = &db->stmts[id];
 
+	assert(s->st != NULL);	/* a statement of another schema */
 	sqlite3_reset(s->st);
 	sqlite3_clear_bindings(s->st);
 	return s;
@@ -282,7 +294,8 @@ db_tx(struct db *db, enum stmt_id id)
 	/* No statement may keep reading across a transaction's end. */
 	if (id == STMT_COMMIT || id == STMT_ROLLBACK)
 		for (i = 0; i < STMT__MAX; i++)
-			if (sqlite3_stmt_busy(db->stmts[i].st))
+			if (db->stmts[i].st != NULL &&
+			    sqlite3_stmt_busy(db->stmts[i].st))
 				sqlite3_reset(db->stmts[i].st);
 	if (id == STMT_ROLLBACK && sqlite3_get_autocommit(db->h)) {
 		db->in_tx = 0;		/* already rolled back by the engine */
@@ -388,9 +401,9 @@ db_migrate(struct db *db, const char *dir, int demo)
 
 	if ((current = schema_version(db)) == -1)
 		return -1;
-	if (current > DB_SCHEMA_VERSION) {
+	if (current > db->version) {
 		log_error("schema version %d is newer than this build's %d",
-		    current, DB_SCHEMA_VERSION);
+		    current, db->version);
 		return -1;
 	}
 	if ((n = scandir(dir, &names, is_migration, alphasort)) == -1) {

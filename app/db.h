@@ -12,8 +12,10 @@
 
 #include "stmts.h"
 
-/* The schema version this build knows: the highest schema/NNN-*.sql. */
+/* The schema versions this build knows: the highest NNN-*.sql of onceshop's
+ * schema/ and of paysim's schema/paysim/. */
 #define DB_SCHEMA_VERSION	1
+#define DB_PAYSIM_VERSION	1
 
 /* What a statement step, an exec or a transaction statement returns. */
 enum db_rc {
@@ -26,7 +28,7 @@ enum db_rc {
 };
 
 enum db_mode {
-	DB_SERVE,	/* read-write; schema must be DB_SCHEMA_VERSION */
+	DB_SERVE,	/* read-write; schema must be this build's version */
 	DB_READ,	/* read-only; the same check */
 	DB_MIGRATE,	/* read-write, created if missing; no statements */
 };
@@ -34,16 +36,23 @@ enum db_mode {
 struct db;
 struct stmt;
 
+/* Where a connection goes and how it behaves. */
+struct db_config {
+	const char	*path;
+	enum db_schema	 schema;	/* SCHEMA_SHOP or SCHEMA_PAYSIM */
+	int		 sync_full;	/* synchronous FULL, else NORMAL */
+	int		 busy_ms;	/* busy timeout */
+};
+
 /* Sets the engine's process-wide options; call once, before any db_open
  * of a threaded server. */
 void		 db_init(void);
 
-/* Opens path with WAL, foreign keys, synchronous FULL (NORMAL when
- * sync_full is 0) and busy_ms as the busy timeout, and prepares every
- * named statement unless mode is DB_MIGRATE. Returns NULL, after logging
- * why, when it cannot open or the schema version is not this build's. */
-struct db	*db_open(const char *path, enum db_mode, int sync_full,
-		    int busy_ms);
+/* Opens c->path with WAL, foreign keys, c's synchronous mode and busy
+ * timeout, and prepares every named statement of c->schema unless mode is
+ * DB_MIGRATE. Returns NULL, after logging why, when it cannot open or the
+ * schema version is not this build's. */
+struct db	*db_open(const struct db_config *c, enum db_mode);
 void		 db_close(struct db *);
 
 /* Applies schema_dir/NNN-*.sql above the stored version, each in its own

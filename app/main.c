@@ -1,32 +1,24 @@
-/* main.c — the onceshop binary: subcommands (init, user add, sweep,
- * --version) and the request loop, FastCGI or, without a FastCGI socket on
- * stdin, one plain CGI request. */
+/* main.c — the onceshop binary: its configuration, its subcommands (init,
+ * user add, sweep, problems, --version) and, with no arguments, serving
+ * (server.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <malloc.h>
-#include <pthread.h>
-#include <signal.h>
 #include <unistd.h>
-
-#include <fcgiapp.h>
 
 #include "auth.h"
 #include "db.h"
 #include "http.h"
 #include "idempotency.h"
-#include "log.h"
 #include "router.h"
-#include "writer.h"
+#include "server.h"
 
 #define VERSION		"0.2.0"
 /* Request threads: enough that a group can hold every request in flight at
  * the usual concurrency (see README, "Worker model"); 64 measured slower
  * here than 16 to 32 (more threads, colder caches). */
 #define THREADS_DEFAULT	32
-
-extern char	**environ;
 
 struct config {
 	const char	*db_path;
@@ -77,130 +69,14 @@ config_read(struct config *c)
 	return 0;
 }
 
-/* Reads, answers and logs one request on db, writing through w. in and
- * out are NULL for plain CGI. */
-static void
-serve_one(struct db *db, struct writer *w, char **envp, FCGX_Stream *in,
-    FCGX_Stream *out)
-{
-	struct request	 req;
-	struct response	 res;
-
-	memset(&res, 0, sizeof(res));
-	if (http_read(&req, envp, in) == -1)
-		http_problem(&res, PROBLEM_INVALID_BODY, "The body is shorter "
-		    "than its Content-Length, or the length is malformed.");
-	else
-		router_dispatch(db, w, &req, &res);
-	http_write(&req, &res, out);
-	log_request(&req, &res);
-	http_request_free(&req);
-	http_response_free(&res);
-}
-
-/* Ends a FastCGI request. libfcgi's own close waits, in poll(), for
- * lighttpd to hang up first (a measured fifth of a request thread's time);
- * reading what is left of the input and closing at once is as safe. */
-static void
-finish(FCGX_Request *r)
-{
-	char	 trash[4096];
-
-	while (FCGX_GetStr(trash, sizeof(trash), r->in) > 0)
-		continue;
-	FCGX_Detach(r);		/* the next close is a plain close(2) */
-	FCGX_Finish_r(r);
-}
-
-struct server {
-	const struct config	*config;
-	struct writer		*writer;
-};
-
-/* A request thread: accepts FastCGI requests one at a time and answers
- * them with its own read connection, writing through the shared writer. */
-static void *
-request_thread(void *arg)
-{
-	struct server		*s = arg;
-	const struct config	*c = s->config;
-	struct db		*db = NULL;
-	FCGX_Request		 r;
-
-	FCGX_InitRequest(&r, 0, 0);
-	for (;;) {
-		/* No lock around accept(): Linux wakes one waiting thread
-		 * per connection, and a lock would add a hand-off to each. */
-		if (FCGX_Accept_r(&r) < 0)
-			break;
-		/* Opened on first use, and again after a failure: a
-		 * database that comes back is used again. */
-		if (db == NULL)
-			db = db_open(c->db_path, DB_READ, c->sync_full,
-			    (int)c->busy_ms);
-		serve_one(db, s->writer, r.envp, r.in, r.out);
-		finish(&r);
-	}
-	db_close(db);
-	return NULL;
-}
-
 static int
 serve(const struct config *c)
 {
-	struct writer_config	 wc = { c->db_path, c->sync_full,
-	    (int)c->busy_ms, idem_housekeeping };
-	struct server		 s = { c, NULL };
-	struct writer		*w = NULL;
-	struct db		*db;
-	pthread_t		 thread;
-	sigset_t		 stop;
-	long			 i;
-	int			 sig;
+	struct server_config	 sc = { { c->db_path, SCHEMA_SHOP, c->sync_full,
+	    (int)c->busy_ms }, &shop_api, c->threads, idem_housekeeping };
 
 	idem_configure(c->ttl, (int)c->busy_ms);
-	db_init();
-	if (FCGX_IsCGI()) {
-		/* One request, one connection, no threads. */
-		if ((db = db_open(c->db_path, DB_SERVE, c->sync_full,
-		    (int)c->busy_ms)) != NULL)
-			w = writer_inline(db);
-		serve_one(db, w, environ, NULL, NULL);
-		writer_stop(w);
-		db_close(db);
-		return 0;
-	}
-	signal(SIGPIPE, SIG_IGN);	/* a client gone is an error, not death */
-	/* Freed memory stays in the process: glibc's trimming of thread
-	 * arenas costs an madvise and a TLB shootdown on every core, a
-	 * measured few percent of all time under load. */
-	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
-	/* The stop signals go to the main thread alone, which waits for
-	 * them below; libfcgi's own handlers would only set a flag that
-	 * threads blocked in accept() never see. */
-	sigemptyset(&stop);
-	sigaddset(&stop, SIGTERM);
-	sigaddset(&stop, SIGINT);
-	sigaddset(&stop, SIGUSR1);
-	sigaddset(&stop, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (FCGX_Init() != 0 || (s.writer = writer_start(&wc)) == NULL) {
-		log_error("cannot initialise FastCGI or the writer");
-		return 1;
-	}
-	for (i = 0; i < c->threads; i++)
-		if (pthread_create(&thread, NULL, request_thread, &s) != 0 ||
-		    pthread_detach(thread) != 0) {
-			log_error("cannot start request thread %ld", i);
-			return 1;
-		}
-	sigwait(&stop, &sig);
-	/* Let the group being written finish; requests still in flight are
-	 * cut off, as in a crash, and their clients retry with their keys. */
-	writer_stop(s.writer);
-	log_error("stopped by signal %d", sig);
-	_exit(0);
+	return server_run(&sc);
 }
 
 /* Returns 1 if name is 1 to 63 of [a-z0-9_.-]. */
@@ -230,6 +106,7 @@ int
 main(int argc, char *argv[])
 {
 	struct config	 c;
+	struct db_config dc;
 	struct db	*db;
 	char		 token[65];
 	long		 n;
@@ -252,10 +129,11 @@ main(int argc, char *argv[])
 	if (argc == 1)
 		return serve(&c);
 
+	dc = (struct db_config){ c.db_path, SCHEMA_SHOP, c.sync_full,
+	    (int)c.busy_ms };
 	if (strcmp(argv[1], "init") == 0 && (argc == 2 ||
 	    (argc == 3 && strcmp(argv[2], "--demo") == 0))) {
-		if ((db = db_open(c.db_path, DB_MIGRATE, c.sync_full,
-		    (int)c.busy_ms)))
+		if ((db = db_open(&dc, DB_MIGRATE)))
 			rc = db_migrate(db, c.schema_dir, argc == 3) == 0 ? 0 : 1;
 	} else if (argc == 4 && strcmp(argv[1], "user") == 0 &&
 	    strcmp(argv[2], "add") == 0) {
@@ -264,14 +142,13 @@ main(int argc, char *argv[])
 			    "a-z 0-9 _ . -\n");
 			return 1;
 		}
-		if ((db = db_open(c.db_path, DB_SERVE, c.sync_full,
-		    (int)c.busy_ms)) && auth_user_add(db, argv[3], token) == 0) {
+		if ((db = db_open(&dc, DB_SERVE)) &&
+		    auth_user_add(db, argv[3], token) == 0) {
 			printf("%s\n", token);
 			rc = 0;
 		}
 	} else if (argc == 2 && strcmp(argv[1], "sweep") == 0) {
-		if ((db = db_open(c.db_path, DB_SERVE, c.sync_full,
-		    (int)c.busy_ms)) && (n = idem_sweep(db)) >= 0) {
+		if ((db = db_open(&dc, DB_SERVE)) && (n = idem_sweep(db)) >= 0) {
 			printf("deleted %ld expired idempotency keys\n", n);
 			rc = 0;
 		}

@@ -1,5 +1,6 @@
-/* router.c — one const table of routes, and the guard clauses every request
- * passes before its handler: known path, allowed method, bearer token. */
+/* router.c — onceshop's const table of routes, and the guard clauses every
+ * request of any program passes before its handler: known path, allowed
+ * method, bearer token. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ static const struct route routes[] = {
 	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL },
 };
 
-#define NROUTES	(sizeof(routes) / sizeof(routes[0]))
+const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]) };
 
 /* Returns 1 if path matches pattern, storing a "{id}" segment in *id. */
 static int
@@ -57,24 +58,25 @@ reply_unavailable(struct response *res)
 }
 
 void
-router_dispatch(struct db *db, struct writer *w, struct request *req,
-    struct response *res)
+router_dispatch(const struct api *api, struct db *db, struct writer *w,
+    struct request *req, struct response *res)
 {
+	const struct route	*table = api->routes;
 	const struct route	*r = NULL;
 	struct buf		 allow = { 0 };
 	size_t			 i;
 
-	for (i = 0; i < NROUTES; i++) {
-		if (!path_match(routes[i].path, req->path, &req->path_id))
+	for (i = 0; i < api->nroutes; i++) {
+		if (!path_match(table[i].path, req->path, &req->path_id))
 			continue;
 		/* HEAD is a GET whose body is not sent (http_write). */
-		if (routes[i].method == req->method ||
-		    (routes[i].method == METHOD_GET &&
+		if (table[i].method == req->method ||
+		    (table[i].method == METHOD_GET &&
 		    req->method == METHOD_HEAD))
-			r = &routes[i];
+			r = &table[i];
 		buf_printf(&allow, "%s%s%s", allow.len ? ", " : "",
-		    http_method_name(routes[i].method),
-		    routes[i].method == METHOD_GET ? ", HEAD" : "");
+		    http_method_name(table[i].method),
+		    table[i].method == METHOD_GET ? ", HEAD" : "");
 	}
 	if (allow.len == 0) {
 		http_problem(res, PROBLEM_NOT_FOUND,

@@ -23,10 +23,18 @@ struct route {
 	const struct body_type	*body;		/* the POST body's fields and struct */
 };
 
-/* Answers req into res: 404, 405 with Allow, 401, or the route's handler,
- * reading on db and writing through w. db is NULL when the database could
- * not be opened (503). */
-void	 router_dispatch(struct db *db, struct writer *w, struct request *,
-	     struct response *);
+/* A program's API: its route table. */
+struct api {
+	const struct route	*routes;
+	size_t			 nroutes;
+};
+
+extern const struct api shop_api;	/* onceshop's, in router.c */
+
+/* Answers req into res from api: 404, 405 with Allow, 204 for OPTIONS,
+ * 401, or the route's handler, reading on db and writing through w. db is
+ * NULL when the database could not be opened (500). */
+void	 router_dispatch(const struct api *, struct db *db, struct writer *w,
+	     struct request *, struct response *);
 
 #endif

@@ -1,7 +1,8 @@
-/* stmts.h — every SQL statement onceshop runs, named. Each connection
- * prepares them all when it opens (db_open), so a typo fails at start-up,
- * not in the middle of a request; handlers ask for one by name. The texts
- * live in stmts.c, per engine where the dialects differ. */
+/* stmts.h — every SQL statement onceshop (and paysim) runs, named. Each
+ * connection prepares all those of its database's schema when it opens
+ * (db_open), so a typo fails at start-up, not in the middle of a request;
+ * handlers ask for one by name. The texts live in stmts.c, per engine
+ * where the dialects differ. */
 #ifndef ONCESHOP_STMTS_H
 #define ONCESHOP_STMTS_H
 
@@ -29,7 +30,20 @@ enum stmt_id {
 	STMT__MAX
 };
 
-/* The SQL text of each statement, indexed by enum stmt_id. */
-extern const char *const stmt_sql[STMT__MAX];
+/* Which database a statement belongs to. */
+enum db_schema {
+	SCHEMA_ANY,		/* transactions, savepoints */
+	SCHEMA_COMMON,		/* users, tokens and keys: every program's */
+	SCHEMA_SHOP,		/* onceshop's own tables */
+	SCHEMA_PAYSIM,		/* the provider simulator's own tables */
+};
+
+struct stmt_def {
+	enum db_schema	 schema;
+	const char	*sql;
+};
+
+/* Every statement's schema and SQL text, indexed by enum stmt_id. */
+extern const struct stmt_def stmt_defs[STMT__MAX];
 
 #endif

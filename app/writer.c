@@ -154,8 +154,7 @@ group(struct writer *w)
 	struct write_job	*jobs;
 	enum db_rc		 rc;
 
-	if (w->db == NULL && (w->db = db_open(w->cfg.db_path, DB_SERVE,
-	    w->cfg.sync_full, w->cfg.busy_ms)) == NULL) {
+	if (w->db == NULL && (w->db = db_open(&w->cfg.db, DB_SERVE)) == NULL) {
 		pthread_mutex_lock(&w->mu);
 		jobs = take_all(w);
 		pthread_mutex_unlock(&w->mu);
@@ -251,7 +250,7 @@ writer_start(const struct writer_config *cfg)
 	cond_init(&w->wake);
 	/* Open now, to say early when the database is not there; the
 	 * thread retries before each group while it is missing. */
-	w->db = db_open(cfg->db_path, DB_SERVE, cfg->sync_full, cfg->busy_ms);
+	w->db = db_open(&cfg->db, DB_SERVE);
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		log_error("writer: cannot start its thread");
 		db_close(w->db);

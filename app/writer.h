@@ -51,9 +51,7 @@ struct write_job {
 };
 
 struct writer_config {
-	const char		*db_path;
-	int			 sync_full;
-	int			 busy_ms;
+	struct db_config	 db;		/* the write connection's */
 	housekeeping_fn		*housekeeping;	/* may be NULL */
 };
 

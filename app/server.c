@@ -1,0 +1,137 @@
+/* server.c — the request threads, the FastCGI accept loop and the plain
+ * CGI request (see server.h). */
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "http.h"
+#include "log.h"
+#include "server.h"
+
+extern char	**environ;
+
+/* Reads, answers and logs one request on db, writing through w. in and
+ * out are NULL for plain CGI. */
+static void
+serve_one(const struct api *api, struct db *db, struct writer *w,
+    char **envp, FCGX_Stream *in, FCGX_Stream *out)
+{
+	struct request	 req;
+	struct response	 res;
+
+	memset(&res, 0, sizeof(res));
+	if (http_read(&req, envp, in) == -1)
+		http_problem(&res, PROBLEM_INVALID_BODY, "The body is shorter "
+		    "than its Content-Length, or the length is malformed.");
+	else
+		router_dispatch(api, db, w, &req, &res);
+	http_write(&req, &res, out);
+	log_request(&req, &res);
+	http_request_free(&req);
+	http_response_free(&res);
+}
+
+/* Ends a FastCGI request. libfcgi's own close waits, in poll(), for
+ * lighttpd to hang up first (a measured fifth of a request thread's time);
+ * reading what is left of the input and closing at once is as safe. */
+static void
+finish(FCGX_Request *r)
+{
+	char	 trash[4096];
+
+	while (FCGX_GetStr(trash, sizeof(trash), r->in) > 0)
+		continue;
+	FCGX_Detach(r);		/* the next close is a plain close(2) */
+	FCGX_Finish_r(r);
+}
+
+struct server {
+	const struct server_config	*config;
+	struct writer			*writer;
+};
+
+/* A request thread: accepts FastCGI requests one at a time and answers
+ * them with its own read connection, writing through the shared writer. */
+static void *
+request_thread(void *arg)
+{
+	struct server			*s = arg;
+	const struct server_config	*c = s->config;
+	struct db			*db = NULL;
+	FCGX_Request		 r;
+
+	FCGX_InitRequest(&r, 0, 0);
+	for (;;) {
+		/* No lock around accept(): Linux wakes one waiting thread
+		 * per connection, and a lock would add a hand-off to each. */
+		if (FCGX_Accept_r(&r) < 0)
+			break;
+		/* Opened on first use, and again after a failure: a
+		 * database that comes back is used again. */
+		if (db == NULL)
+			db = db_open(&c->db, DB_READ);
+		serve_one(c->api, db, s->writer, r.envp, r.in, r.out);
+		finish(&r);
+	}
+	db_close(db);
+	return NULL;
+}
+
+int
+server_run(const struct server_config *c)
+{
+	struct writer_config	 wc = { c->db, c->housekeeping };
+	struct server		 s = { c, NULL };
+	struct writer		*w = NULL;
+	struct db		*db;
+	pthread_t		 thread;
+	sigset_t		 stop;
+	long			 i;
+	int			 sig;
+
+	db_init();
+	if (FCGX_IsCGI()) {
+		/* One request, one connection, no threads. */
+		if ((db = db_open(&c->db, DB_SERVE)) != NULL)
+			w = writer_inline(db);
+		serve_one(c->api, db, w, environ, NULL, NULL);
+		writer_stop(w);
+		db_close(db);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);	/* a client gone is an error, not death */
+	/* Freed memory stays in the process: glibc's trimming of thread
+	 * arenas costs an madvise and a TLB shootdown on every core, a
+	 * measured few percent of all time under load. */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+	/* The stop signals go to the main thread alone, which waits for
+	 * them below; libfcgi's own handlers would only set a flag that
+	 * threads blocked in accept() never see. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGUSR1);
+	sigaddset(&stop, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	if (FCGX_Init() != 0 || (s.writer = writer_start(&wc)) == NULL) {
+		log_error("cannot initialise FastCGI or the writer");
+		return 1;
+	}
+	for (i = 0; i < c->threads; i++)
+		if (pthread_create(&thread, NULL, request_thread, &s) != 0 ||
+		    pthread_detach(thread) != 0) {
+			log_error("cannot start request thread %ld", i);
+			return 1;
+		}
+	sigwait(&stop, &sig);
+	/* Let the group being written finish; requests still in flight are
+	 * cut off, as in a crash, and their clients retry with their keys. */
+	writer_stop(s.writer);
+	log_error("stopped by signal %d", sig);
+	_exit(0);
+}
