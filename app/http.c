@@ -247,6 +247,7 @@ reply(struct response *res, int status, const char *type,
     struct json_object *obj)
 {
 	res->status = status;
+	res->problem = NULL;
 	buf_reset(&res->headers);
 	buf_reset(&res->body);
 	http_header(res, "Content-Type", "%s", type);
@@ -290,4 +291,5 @@ http_problem(struct response *res, enum problem p, const char *fmt, ...)
 	    json_object_new_string(detail.data));
 	buf_free(&detail);
 	reply(res, problem_types[p].status, "application/problem+json", obj);
+	res->problem = problem_types[p].name;
 }

@@ -56,6 +56,8 @@ struct response {
 	/* Set by the idempotency layer; the log line shows them. */
 	const char	*operation;
 	const char	*outcome;	/* new, replayed, mismatch, rejected, ... */
+	int		 stored;	/* the answer was stored under the key */
+	const char	*problem;	/* the problem type's name, if any */
 	char		 key[256];	/* the parsed Idempotency-Key */
 	int64_t		 wait_us;	/* time spent queued for the writer */
 	int64_t		 group;		/* the writer's group, 0 if none */

@@ -282,6 +282,7 @@ idem_write(struct db *db, void *arg)
 		return -1;
 	}
 	res->outcome = "new";
+	res->stored = 1;
 	return 0;
 }
 
@@ -417,6 +418,7 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	}
 	if (job.fault == DB_FULL && job.result != WRITE_COMMITTED)
 		reply_full(res, job.result == WRITE_UNKNOWN);
+	res->stored = res->stored && job.result == WRITE_COMMITTED;
 	res->wait_us = time_usec() - queued;
 	res->group = job.group;
 }

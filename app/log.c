@@ -2,9 +2,18 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "log.h"
+
+static int	 log_gets = 1;
+
+void
+log_configure(int gets)
+{
+	log_gets = gets;
+}
 
 static void
 write_line(struct buf *b)
@@ -58,11 +67,35 @@ field(struct buf *b, const char *name, const char *v)
 	buf_puts(b, "\"");
 }
 
+/* The value of header name in res, into out; "" if absent. */
+static void
+header_value(const struct response *res, const char *name, char *out,
+    size_t size)
+{
+	const char	*h = res->headers.data, *end;
+	size_t		 n = strlen(name);
+
+	*out = '\0';
+	for (; h != NULL && *h != '\0'; h = end + 2) {
+		if ((end = strstr(h, "\r\n")) == NULL)
+			return;
+		if (strncasecmp(h, name, n) == 0 && h[n] == ':') {
+			snprintf(out, size, "%.*s", (int)(end - h - n - 2),
+			    h + n + 2);
+			return;
+		}
+	}
+}
+
 void
 log_request(const struct request *req, const struct response *res)
 {
 	struct buf	 b = { 0 };
+	char		 created[64];
 
+	if (!log_gets && res->status < 400 && (req->method == METHOD_GET ||
+	    req->method == METHOD_HEAD))
+		return;
 	buf_puts(&b, "onceshop:");
 	field(&b, "method", req->method_name ? req->method_name : "-");
 	field(&b, "path", req->path ? req->path : "-");
@@ -71,12 +104,19 @@ log_request(const struct request *req, const struct response *res)
 		field(&b, "operation", res->operation);
 		field(&b, "key", res->key[0] ? res->key : "-");
 		field(&b, "outcome", res->outcome);
+		field(&b, "stored", res->stored ? "yes" : "no");
 		if (res->group != 0)
 			buf_printf(&b, " group=%lld wait_us=%lld",
 			    (long long)res->group, (long long)res->wait_us);
 	}
-	buf_printf(&b, " status=%d us=%lld", res->status,
-	    (long long)(time_usec() - req->start_us));
+	buf_printf(&b, " status=%d", res->status);
+	if (res->problem != NULL)
+		field(&b, "problem", res->problem);
+	header_value(res, "Location", created, sizeof(created));
+	if (*created != '\0' && res->status == 201)
+		field(&b, "created", created);
+	buf_printf(&b, " us=%lld thread=%ld", (long long)(time_usec() -
+	    req->start_us), (long)gettid());
 	field(&b, "rid", req->id);
 	field(&b, "ts", req->now_text);
 	write_line(&b);

@@ -7,6 +7,10 @@
 
 #include "http.h"
 
+/* Whether to log GET and HEAD requests that succeed (ONCESHOP_LOG_GETS=0
+ * silences a demo page's own refreshes). On by default. */
+void	 log_configure(int log_gets);
+
 /* Logs "onceshop: <message>". */
 void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "db.h"
 #include "http.h"
+#include "log.h"
 #include "idempotency.h"
 #include "router.h"
 #include "server.h"
@@ -27,6 +28,7 @@ struct config {
 	long		 busy_ms;
 	long		 threads;
 	int		 sync_full;
+	int		 log_gets;
 };
 
 /* Reads the ONCESHOP_* environment. Returns 0, or -1 after saying which
@@ -48,6 +50,7 @@ config_read(struct config *c)
 	c->threads = env_long("ONCESHOP_THREADS", THREADS_DEFAULT, 1, 1024);
 	c->sync_full = sync == NULL || *sync == '\0' ||
 	    strcmp(sync, "full") == 0;
+	c->log_gets = env_long("ONCESHOP_LOG_GETS", 1, 0, 1);
 	if (c->ttl == -1) {
 		fprintf(stderr, "onceshop: ONCESHOP_IDEMPOTENCY_TTL must be "
 		    "seconds, 1 or more\n");
@@ -56,6 +59,10 @@ config_read(struct config *c)
 	if (c->busy_ms == -1) {
 		fprintf(stderr, "onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be "
 		    "0 to 600000\n");
+		return -1;
+	}
+	if (c->log_gets == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_LOG_GETS must be 0 or 1\n");
 		return -1;
 	}
 	if (c->threads == -1) {
@@ -76,6 +83,7 @@ serve(const struct config *c)
 	    (int)c->busy_ms }, &shop_api, c->threads, idem_housekeeping };
 
 	idem_configure(c->ttl, (int)c->busy_ms);
+	log_configure(c->log_gets);
 	return server_run(&sc);
 }
 

@@ -39,7 +39,7 @@ burst() {
 	done
 }
 statuses() { cat "$TMP/$1"/*.status | sort | uniq -c | awk '{printf "%s %s;", $1, $2}'; }
-groups_of() { grep -o "key=$1[^ ]* outcome=[a-z-]* group=[0-9]*" "$TMP/error.log" | awk '{print $3}' | sort -u; }
+groups_of() { grep "key=$1" "$TMP/error.log" | grep -o 'group=[0-9]*' | sort -u; }
 
 tea='{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
 pot='{"items":[{"sku":"POT-TETSU","quantity":1}]}'
@@ -54,7 +54,7 @@ is "$(md5sum "$TMP"/twins/*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... 3
 is "$(cat "$TMP"/twins/*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" 29 \
 	"... 29 of them replayed"
 is "$(groups_of twin | wc -l)" 1 "... all in one group of the writer"
-is "$(grep -c 'key=twin outcome=replayed group=' "$TMP/error.log")" 29 \
+is "$(grep 'key=twin outcome=replayed stored=no group=' "$TMP/error.log" | grep -c ' status=201 ')" 29 \
 	"... the copies answered inside the group, from the row the first wrote"
 
 # --- a handler failing inside a group ----------------------------------------
