@@ -8,7 +8,11 @@
  * full JSON parser for these few checks would be more code to trust than
  * this: a recursive descent over RFC 8259's grammar that builds nothing,
  * keeps only the decoded member names of the objects it is inside, and
- * stops at the first problem with its byte offset. */
+ * stops at the first problem with its byte offset. It checks the whole
+ * grammar because finding names needs it, and because json-c's strict mode
+ * still takes -.5, 05.5 and raw control characters in strings. Recursion is
+ * at most depth_max deep; finding a duplicate compares a name with at most
+ * JSON_SCAN_MEMBERS_MAX - 1 others. */
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,12 +55,14 @@ peek(const struct scan *sc)
 	return sc->i < sc->len ? sc->s[sc->i] : -1;
 }
 
+/* Returns 1 if c (a byte or -1) is an ASCII digit. */
 static int
 is_digit(int c)
 {
 	return c >= '0' && c <= '9';
 }
 
+/* Moves past the white space JSON allows: space, tab, LF, CR. */
 static void
 skip_ws(struct scan *sc)
 {
