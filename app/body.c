@@ -1,6 +1,5 @@
 /* body.c — strict JSON parsing, canonical JSON and field-table validation. */
 #include <assert.h>
-#include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,36 +7,29 @@
 #include <string.h>
 
 #include "body.h"
+#include "json_scan.h"
 
-/* json-c's strict mode still lets through some of what RFC 8259 forbids.
- * Returns why s is not JSON on that account, or NULL. */
+/* Returns what the JSON text s, valid and NUL-terminated, holds if that is
+ * not an object ("an array", "null", ...), or NULL for an object. */
 static const char *
-not_json(const char *str, size_t len)
+not_object(const char *s)
 {
-	const unsigned char	*s = (const unsigned char *)str;
-	size_t			 i, n;
-	int			 in_string = 0;
-
-	for (i = 0; i < len; i += n) {
-		if ((n = utf8_len(s + i, len - i)) == 0)
-			return "the body is not valid UTF-8";
-		if (in_string) {
-			if (s[i] == '\\')
-				n = 2;
-			else if (s[i] == '"')
-				in_string = 0;
-			else if (s[i] < 0x20)
-				return "control characters in strings must be escaped";
-		} else if (s[i] == '"')
-			in_string = 1;
-		else if (s[i] == '\'')
-			return "strings must be in double quotes";
-		else if (s[i] == '.' && (i + 1 == len || !isdigit(s[i + 1])))
-			return "a digit must follow a decimal point";
-		else if (isalpha(s[i]) && strchr("truefalsnE", s[i]) == NULL)
-			return "the only bare words are true, false and null";
+	switch (s[strspn(s, " \t\r\n")]) {
+	case '{':
+		return NULL;
+	case '[':
+		return "an array";
+	case '"':
+		return "a string";
+	case 't':
+		return "true";
+	case 'f':
+		return "false";
+	case 'n':
+		return "null";
+	default:
+		return "a number";
 	}
-	return NULL;
 }
 
 struct json_object *
@@ -46,15 +38,12 @@ body_parse(const char *s, size_t len, struct buf *why)
 	struct json_tokener	*tok;
 	struct json_object	*v;
 	enum json_tokener_error	 err;
-	const char		*bad;
-	size_t			 end;
+	const char		*kind;
 
-	if (strlen(s) != len) {
-		buf_puts(why, "the body contains a NUL byte");
+	if (json_scan(s, len, BODY_DEPTH_MAX, why) == -1)
 		return NULL;
-	}
-	if ((bad = not_json(s, len)) != NULL) {
-		buf_puts(why, bad);
+	if ((kind = not_object(s)) != NULL) {
+		buf_printf(why, "the body must be a JSON object, not %s", kind);
 		return NULL;
 	}
 	if ((tok = json_tokener_new_ex(BODY_DEPTH_MAX)) == NULL)
@@ -64,28 +53,15 @@ body_parse(const char *s, size_t len, struct buf *why)
 	/* Include the NUL, so a bare number at the end is known complete. */
 	v = json_tokener_parse_ex(tok, s, (int)len + 1);
 	err = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
-
 	if (v == NULL || err != json_tokener_success) {
+		/* Not expected: json_scan accepts less than json-c does. */
+		buf_printf(why, "json-c: %s at byte %zu",
+		    json_tokener_error_desc(err),
+		    json_tokener_get_parse_end(tok));
 		json_object_put(v);
-		if (err == json_tokener_continue)
-			buf_puts(why, "the body ends before the JSON value does");
-		else if (err == json_tokener_error_depth)
-			buf_printf(why, "the JSON is nested deeper than %d levels",
-			    BODY_DEPTH_MAX);
-		else
-			buf_printf(why, "%s at byte %zu",
-			    json_tokener_error_desc(err), end);
-		return NULL;
+		v = NULL;
 	}
-	for (; end < len; end++)
-		if (strchr(" \t\r\n", s[end]) == NULL) {
-			json_object_put(v);
-			buf_printf(why, "unexpected data after the JSON value "
-			    "at byte %zu", end);
-			return NULL;
-		}
+	json_tokener_free(tok);
 	return v;
 }
 

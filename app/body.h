@@ -57,9 +57,11 @@ struct body_type {
 	size_t			 size;
 };
 
-/* Parses len bytes as one JSON value: strict syntax, valid UTF-8, nesting
- * at most BODY_DEPTH_MAX, nothing after it but white space. Returns the
- * value, or NULL with the reason in why. */
+/* Parses the len bytes at s (s[len] must be NUL) as one JSON object that
+ * passes json_scan (strict syntax, valid UTF-8, no NUL, no lone surrogate,
+ * no repeated member name, nesting at most BODY_DEPTH_MAX, nothing after
+ * it but white space). Returns the value, or NULL with the reason in why:
+ * a clause naming the problem and its byte offset. */
 struct json_object *body_parse(const char *, size_t len, struct buf *why);
 
 /* Appends the canonical form of v to out: object members sorted by key
