@@ -345,9 +345,9 @@ request_ok_or_reply(const struct route *r, struct request *req,
 		return -1;
 	}
 	if ((*json = body_parse(req->body, req->body_len, &why)) == NULL) {
-		http_problem(res, PROBLEM_INVALID_JSON, "The body is not valid "
-		    "JSON: %s. The key was not used; fix the body and retry "
-		    "with the same key.", why.data);
+		http_problem(res, PROBLEM_INVALID_JSON, "The body was refused: "
+		    "%s. The key was not used; fix the body and retry with the "
+		    "same key.", why.data);
 		buf_free(&why);
 		return -1;
 	}

@@ -94,7 +94,7 @@ problem 413 payload-too-large "a body over 64 KiB is 413"
 
 # --- malformed bodies: 400, and the key stays unused ---
 n_before=$(orders)
-bad_json=('' '{' '{"items":[}' '{"items":[]} trailing' "{'items':[]}" \
+bad_json=('' '{' '{"items":[}' '{"items":[]} trailing' "{'items':[]}" '[]' '"x"' \
 	'{"items":[{"sku":"MUG-KYOTO","quantity":1},]}' \
 	"$(printf '[%.0s' {1..17})$(printf ']%.0s' {1..17})")
 for b in "${bad_json[@]}"; do
@@ -104,7 +104,7 @@ done
 printf '{"items":[{"sku":"\xff","quantity":1}]}' > "$TMP/latin1"
 req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: k-fix' --data-binary @"$TMP/latin1"
 problem 400 invalid-json "invalid UTF-8 is 400 invalid-json"
-bad_body=('[]' '"x"' '{}' '{"items":[]}' '{"items":{}}' '{"items":[1]}'
+bad_body=('{}' '{"items":[]}' '{"items":{}}' '{"items":[1]}'
 	'{"items":[{"sku":"MUG-KYOTO"}]}' '{"items":[{"quantity":1}]}'
 	'{"items":[{"sku":"MUG-KYOTO","quantity":0}]}'
 	'{"items":[{"sku":"MUG-KYOTO","quantity":1000}]}'
