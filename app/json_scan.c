@@ -13,9 +13,12 @@
  * still takes -.5, 05.5 and raw control characters in strings. Recursion is
  * at most depth_max deep; finding a duplicate compares a name with at most
  * JSON_SCAN_MEMBERS_MAX - 1 others. */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "json_scan.h"
@@ -252,6 +255,22 @@ scan_digits(struct scan *sc)
 	return sc->i - start;
 }
 
+/* Returns 1 if the number of n bytes at s (followed by a byte that cannot
+ * continue it) is one json-c holds as written: beyond a 64-bit integer or
+ * a finite double it clamps (to INT64_MAX, UINT64_MAX, inf), and two
+ * different numbers would share a fingerprint. */
+static int
+number_fits(const char *s, size_t n)
+{
+	if (memchr(s, '.', n) == NULL && memchr(s, 'e', n) == NULL &&
+	    memchr(s, 'E', n) == NULL) {
+		errno = 0;
+		strtoll(s, NULL, 10);
+		return errno == 0;
+	}
+	return isfinite(strtod(s, NULL));
+}
+
 /* Checks the number at sc->i and moves past it:
  * -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int
@@ -283,6 +302,9 @@ scan_number(struct scan *sc)
 			return scan_fail(sc, "the exponent of the number at "
 			    "byte %zu has no digits", start);
 	}
+	if (!number_fits((const char *)sc->s + start, sc->i - start))
+		return scan_fail(sc, "the number at byte %zu is out of range "
+		    "(an integer must fit in 64 bits)", start);
 	return 0;
 }
 

@@ -117,6 +117,15 @@ static const struct {
 	const char	*why;		/* NULL: accepted */
 	const char	*name;
 } parse_cases[] = {
+	/* numbers json-c would clamp: refused, not merged */
+	{ "{\"a\":9223372036854775807}", 0, NULL, "the largest int64" },
+	{ "{\"a\":-9223372036854775808}", 0, NULL, "the smallest int64" },
+	{ "{\"a\":9223372036854775808}", 0, "out of range", "int64 + 1" },
+	{ "{\"a\":99999999999999999999999}", 0, "out of range",
+	  "a 23-digit integer" },
+	{ "{\"a\":1e400}", 0, "out of range", "1e400 (inf)" },
+	{ "{\"a\":-1e400}", 0, "out of range", "-1e400" },
+	{ "{\"a\":1.5e300}", 0, NULL, "1.5e300" },
 	/* syntax: one value, strictly, all of the body */
 	{ "{\"items\":[{\"sku\":\"A-1\",\"quantity\":2}]}", 0, NULL,
 	  "an order" },
