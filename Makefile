@@ -91,7 +91,10 @@ run: build/onceshop
 		exec lighttpd -D -f lighttpd.conf
 
 # Unit tests (C, TAP) and API tests (bash + curl against a real lighttpd,
-# TAP), all through prove. ONCESHOP_BIN picks the binary the API tests run.
+# TAP), all through prove. ONCESHOP_BIN picks the binary the API tests run;
+# TEST_PORTS=LO-HI the loopback ports their servers may take.
+TEST_PORTS ?=
+export TEST_PORTS
 ONCESHOP_BIN ?= $(CURDIR)/build/onceshop
 test: build/onceshop build/unit
 	ONCESHOP_BIN=$(ONCESHOP_BIN) UNIT_BIN=$(CURDIR)/build/unit prove tests/

@@ -69,13 +69,17 @@ stop_server() {
 }
 trap 'stop_server; rm -rf "$TMP"' EXIT
 
+# The ports tried: TEST_PORTS=LO-HI (make test TEST_PORTS=20000-29999).
+PORT_LO=${TEST_PORTS%-*} PORT_HI=${TEST_PORTS#*-}
+[ -n "${TEST_PORTS:-}" ] || PORT_LO=20000 PORT_HI=49999
+
 # start_server: creates the database (with demo data) and starts lighttpd
 # on a free port; sets BASE to its URL.
 start_server() {
 	local port try
 	"$BIN" init --demo >/dev/null || { echo "Bail out! onceshop init failed"; exit 1; }
 	for try in 1 2 3 4 5; do
-		port=$((20000 + RANDOM % 30000))
+		port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
 		# Something answers there already: pick another port.
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
 		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
