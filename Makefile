@@ -25,7 +25,7 @@ SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer
 APP_SRC	 = $(wildcard app/*.c)
 LIB_SRC	 = $(filter-out app/main.c, $(APP_SRC))
 
-.PHONY: all run test unit asan tsan bench sweep deps clean
+.PHONY: all run test unit asan tsan bench reset sweep deps clean
 
 all: build/onceshop
 
@@ -122,6 +122,11 @@ bench: build/onceshop build/hello
 build/hello: bench/hello.c | deps
 	@mkdir -p build
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+# A fresh demo database (stop `make run` first).
+reset: build/onceshop
+	rm -f $(ONCESHOP_DB) $(ONCESHOP_DB)-wal $(ONCESHOP_DB)-shm
+	build/onceshop init --demo
 
 sweep: build/onceshop
 	build/onceshop sweep

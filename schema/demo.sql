@@ -17,7 +17,10 @@ SELECT '97dd3707015dcf069cf73022ed7173b1165db6eff24b441cb57fd069a8c4e525', id, c
 FROM users WHERE name = 'bob'
 ON CONFLICT (token_sha256) DO NOTHING;
 
+-- BISCUIT-SEMBEI sorts first, so the demo page's default order never runs
+-- out; CUP-LIMITED runs out after five, to show out-of-stock.
 INSERT INTO products (sku, name, price, stock) VALUES
+	('BISCUIT-SEMBEI', 'Sembei rice crackers, 12 pieces', 600, 100000),
 	('TEA-SENCHA', 'Sencha green tea, 100 g', 1200, 1000),
 	('TEA-MATCHA', 'Ceremonial matcha, 30 g', 2800, 500),
 	('MUG-KYOTO', 'Kyoto stoneware mug', 1800, 200),

@@ -11,7 +11,7 @@ is "$(header Content-Type)" "application/json" "... and are JSON"
 
 req GET /products
 is "$STATUS" 200 "GET /products needs no token"
-is "$(json '.products | length')" 5 "the demo catalogue has five products"
+is "$(json '.products | length')" 6 "the demo catalogue has six products"
 is "$(json '.products[] | select(.sku == "CUP-LIMITED") | "\(.price) \(.stock)"')" \
 	"4800 5" "a product has price and stock (CUP-LIMITED: 4800 yen, 5 left)"
 is "$(json '[.products[] | keys | join(",")] | unique | .[]')" \

@@ -106,7 +106,7 @@ is "$STATUS $(header Content-Type)" "200 text/html; charset=utf-8" "/problems/ou
 req GET /problems/style.css
 is "$STATUS $(header Content-Type)" "200 text/css; charset=utf-8" "... and its style sheet is CSS"
 req GET /products
-is "$STATUS $(header Content-Type) $(json '.products | length')" "200 application/json 5" \
+is "$STATUS $(header Content-Type) $(json '.products | length')" "200 application/json 6" \
 	"GET /products still answers the catalogue"
 req GET /nope -H "$ALICE"
 problem 404 not-found "an unknown API path is still onceshop's own 404"

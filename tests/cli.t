@@ -13,7 +13,7 @@ is "$(sql 'SELECT count(*) FROM users')" 0 "without --demo there are no users"
 "$BIN" init --demo >/dev/null && "$BIN" init --demo >/dev/null
 is "$(sql 'SELECT group_concat(name) FROM (SELECT name FROM users ORDER BY name)')" "alice,bob" \
 	"init --demo, twice, adds alice and bob once"
-is "$(sql 'SELECT count(*) FROM products')" 5 "... and five products once"
+is "$(sql 'SELECT count(*) FROM products')" 6 "... and six products once"
 
 token=$("$BIN" user add carol)
 like "$token" '^[0-9a-f]{64}$' "user add prints a random 64-hex-digit token"
