@@ -71,6 +71,35 @@ not_json(const char *str, size_t len)
 	return NULL;
 }
 
+/* Returns 1 if v holds a number too large for a double: json-c reads it
+ * as infinity, which has no JSON form (and 1e999 would be 2e999). */
+static int
+has_infinity(struct json_object *v)
+{
+	size_t	 i, n;
+
+	switch (json_object_get_type(v)) {
+	case json_type_double:
+		return isinf(json_object_get_double(v));
+	case json_type_array:
+		n = json_object_array_length(v);
+		for (i = 0; i < n; i++)
+			if (has_infinity(json_object_array_get_idx(v, i)))
+				return 1;
+		return 0;
+	case json_type_object: {
+		json_object_object_foreach(v, key, val) {
+			(void)key;
+			if (has_infinity(val))
+				return 1;
+		}
+		return 0;
+	}
+	default:
+		return 0;
+	}
+}
+
 struct json_object *
 body_parse(const char *s, size_t len, struct buf *why)
 {
@@ -117,6 +146,11 @@ body_parse(const char *s, size_t len, struct buf *why)
 			    "at byte %zu", end);
 			return NULL;
 		}
+	if (has_infinity(v)) {
+		json_object_put(v);
+		buf_puts(why, "a number is too large");
+		return NULL;
+	}
 	return v;
 }
 
