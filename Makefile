@@ -131,5 +131,80 @@ reset: build/onceshop
 sweep: build/onceshop
 	build/onceshop sweep
 
+# libFuzzer harnesses (tests/fuzz/): `make fuzz` builds them with clang and
+# the sanitizers in build-fuzz/ and runs each for FUZZ_SECS seconds on a
+# copy of its seed corpus (build-fuzz/corpus-NAME/, which keeps what it
+# finds); a crash fails it and leaves build-fuzz/crash-NAME-*. `make test`
+# needs no clang: it replays the seed corpus through the same harnesses
+# built with $(CC) as build/fuzz-replay-NAME (tests/fuzz.t).
+FUZZ_PACKAGES = clang libclang-rt-14-dev
+FUZZ_NAMES = key body request
+FUZZ_SECS ?= 60
+FUZZ_CC	 = clang
+FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -g -O1 $(WARN) \
+	   $(shell pkg-config --cflags $(LIBS_PC)) -fno-omit-frame-pointer \
+	   -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_LIB = $(LIB_SRC:app/%.c=build-fuzz/%.o)
+FUZZ_REPLAY = $(FUZZ_NAMES:%=build/fuzz-replay-%)
+
+.PHONY: fuzz deps-fuzz clean-fuzz
+
+deps-fuzz:
+	@missing=""; \
+	if ! command -v dpkg-query >/dev/null; then \
+		echo "not a Debian/Ubuntu system: install $(FUZZ_PACKAGES) by hand"; \
+		command -v clang >/dev/null || exit 1; exit 0; \
+	fi; \
+	for p in $(FUZZ_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+			grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	[ -z "$$missing" ] && exit 0; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "Missing packages. Install them with:"; \
+		echo "  sudo apt-get install -y$$missing"; \
+		exit 1; \
+	fi; \
+	echo "installing:$$missing"; \
+	apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
+
+build-fuzz/%.o: app/%.c | deps deps-fuzz
+	@mkdir -p build-fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard app/*.h) \
+	    $(FUZZ_LIB) | deps deps-fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iapp -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+build/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
+	    $(wildcard app/*.h) $(LIB_SRC:app/%.c=build/%.o) | deps
+	$(CC) $(CFLAGS) -Iapp -o $@ $< tests/fuzz/replay.c \
+		$(LIB_SRC:app/%.c=build/%.o) $(LDLIBS)
+
+-include $(wildcard build-fuzz/*.d)
+
+# Bodies and requests may be longer than the 64 KiB a body may be; a
+# harness's tests/fuzz/fuzz_NAME.dict, if any, lends it tokens.
+fuzz: $(FUZZ_NAMES:%=build-fuzz/fuzz_%)
+	@for n in $(FUZZ_NAMES); do \
+		case $$n in key) len=;; *) len=-max_len=70000;; esac; \
+		dict=tests/fuzz/fuzz_$$n.dict; \
+		[ -f $$dict ] && dict=-dict=$$dict || dict=; \
+		mkdir -p build-fuzz/corpus-$$n && \
+		cp tests/fuzz/corpus/fuzz_$$n/* build-fuzz/corpus-$$n/ && \
+		echo "fuzz_$$n: $(FUZZ_SECS) s" && \
+		build-fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECS) $$len $$dict \
+			-print_final_stats=1 -artifact_prefix=build-fuzz/crash-$$n- \
+			build-fuzz/corpus-$$n || exit 1; \
+	done
+
+# The seed corpus is replayed by every test run.
+test asan tsan: $(FUZZ_REPLAY)
+
+clean: clean-fuzz
+clean-fuzz:
+	rm -rf build-fuzz $(FUZZ_REPLAY)
+
 clean:
 	rm -rf build build-asan build-tsan
