@@ -29,14 +29,17 @@ LIB_SRC	 = $(filter-out app/main.c, $(APP_SRC))
 
 all: build/onceshop
 
-deps:
+# $(call install,PACKAGES,COMMANDS): installs what is missing of PACKAGES
+# with apt-get as root, or prints the command to run and fails; elsewhere
+# than Debian/Ubuntu, checks that COMMANDS exist.
+define install
 	@missing=""; \
 	if ! command -v dpkg-query >/dev/null; then \
-		echo "not a Debian/Ubuntu system: install $(PACKAGES) by hand"; \
-		for c in cc pkg-config lighttpd curl prove; do \
-			command -v $$c >/dev/null || exit 1; done; exit 0; \
+		echo "not a Debian/Ubuntu system: install $(1) by hand"; \
+		for c in $(2); do command -v $$c >/dev/null || exit 1; done; \
+		exit 0; \
 	fi; \
-	for p in $(PACKAGES); do \
+	for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
 			grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
@@ -49,6 +52,10 @@ deps:
 	echo "installing:$$missing"; \
 	apt-get update -qq && \
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
+endef
+
+deps:
+	$(call install,$(PACKAGES),cc pkg-config lighttpd curl prove)
 
 build/onceshop: $(APP_SRC:app/%.c=build/%.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -150,24 +157,7 @@ FUZZ_REPLAY = $(FUZZ_NAMES:%=build/fuzz-replay-%)
 .PHONY: fuzz deps-fuzz clean-fuzz
 
 deps-fuzz:
-	@missing=""; \
-	if ! command -v dpkg-query >/dev/null; then \
-		echo "not a Debian/Ubuntu system: install $(FUZZ_PACKAGES) by hand"; \
-		command -v clang >/dev/null || exit 1; exit 0; \
-	fi; \
-	for p in $(FUZZ_PACKAGES); do \
-		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
-			grep -q 'ok installed' || missing="$$missing $$p"; \
-	done; \
-	[ -z "$$missing" ] && exit 0; \
-	if [ "$$(id -u)" -ne 0 ]; then \
-		echo "Missing packages. Install them with:"; \
-		echo "  sudo apt-get install -y$$missing"; \
-		exit 1; \
-	fi; \
-	echo "installing:$$missing"; \
-	apt-get update -qq && \
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing
+	$(call install,$(FUZZ_PACKAGES),clang)
 
 build-fuzz/%.o: app/%.c | deps deps-fuzz
 	@mkdir -p build-fuzz
