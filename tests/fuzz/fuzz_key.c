@@ -12,8 +12,9 @@
 
 /* The rule, read a second way: optional spaces and tabs around either an
  * RFC 8941 string ("...", printable ASCII, only \" and \\ escaped) or a
- * bare token of visible ASCII without quote or backslash; 1 to
- * IDEM_KEY_MAX characters. Returns 0 with the key, or -1. */
+ * bare token of visible ASCII without quote or backslash, and not wrapped
+ * in single quotes ('key' is a quoting mistake); 1 to IDEM_KEY_MAX
+ * characters. Returns 0 with the key, or -1. */
 static int
 reference_parse(const char *s, char key[IDEM_KEY_MAX + 1])
 {
@@ -37,6 +38,8 @@ reference_parse(const char *s, char key[IDEM_KEY_MAX + 1])
 		if (i + 1 != end)	/* the closing quote ends it */
 			return -1;
 	} else {
+		if (end - i >= 2 && s[i] == '\'' && s[end - 1] == '\'')
+			return -1;
 		for (; i < end; i++) {
 			if (s[i] < 0x21 || s[i] > 0x7e || s[i] == '"' ||
 			    s[i] == '\\' || n == IDEM_KEY_MAX)
@@ -74,8 +77,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(rc == 0 || rc == -1, "returned %d", rc);
 	FUZZ_CHECK(rc == ref_rc, "[%s]: returned %d, the rule says %d",
 	    header, rc, ref_rc);
-	if (rc == -1)
+	if (rc == -1) {
+		/* A refusal always says why, in a sentence for the client. */
+		FUZZ_CHECK(*idem_key_problem(header) != '\0', "[%s]: no reason",
+		    header);
 		goto out;
+	}
 
 	n = strnlen(key, sizeof(key));
 	FUZZ_CHECK(n >= 1 && n <= IDEM_KEY_MAX, "key of %zu characters", n);
@@ -95,6 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	quoted[q++] = '"';
 	quoted[q] = '\0';
+	if (n >= 2 && key[0] == '\'' && key[n - 1] == '\'')
+		bare = 0;
 	check_reparse(quoted, key);
 	if (bare)
 		check_reparse(key, key);
