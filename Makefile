@@ -11,7 +11,7 @@ ONCESHOP_SYNC	?=
 export ONCESHOP_DB ONCESHOP_IDEMPOTENCY_TTL ONCESHOP_BUSY_TIMEOUT_MS ONCESHOP_SYNC
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk valgrind
+	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk valgrind fiu-utils
 LIBS_PC	 = fcgi sqlite3 json-c libcrypto
 
 CC	?= cc

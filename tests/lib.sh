@@ -70,8 +70,8 @@ stop_server() {
 trap 'stop_server; rm -rf "$TMP"' EXIT
 
 # The ports tried: TEST_PORTS=LO-HI (make test TEST_PORTS=20000-29999).
+TEST_PORTS=${TEST_PORTS:-20000-49999}
 PORT_LO=${TEST_PORTS%-*} PORT_HI=${TEST_PORTS#*-}
-[ -n "${TEST_PORTS:-}" ] || PORT_LO=20000 PORT_HI=49999
 
 # start_server: creates the database (with demo data) and starts lighttpd
 # on a free port; sets BASE to its URL.
