@@ -26,6 +26,15 @@ struct db {
 	struct stmt	 stmts[STMT__MAX];
 };
 
+/* Logs a failed statement with SQLite's extended code, which tells a
+ * failed write (SQLITE_IOERR_WRITE, 778) from a failed fsync (1034). */
+static void
+log_sqlite(struct db *db, const char *sql)
+{
+	log_error("sqlite: %s, code %d (in: %.60s)", sqlite3_errmsg(db->h),
+	    sqlite3_extended_errcode(db->h), sql);
+}
+
 /* Maps an SQLite result code; logs what is neither busy nor a constraint. */
 static enum db_rc
 rc_of(struct db *db, int rc, const char *sql)
@@ -42,10 +51,10 @@ rc_of(struct db *db, int rc, const char *sql)
 	case SQLITE_LOCKED:
 		return db->error = DB_BUSY;
 	case SQLITE_FULL:
-		log_error("sqlite: %s (in: %.60s)", sqlite3_errmsg(db->h), sql);
+		log_sqlite(db, sql);
 		return db->error = DB_FULL;
 	default:
-		log_error("sqlite: %s (in: %.60s)", sqlite3_errmsg(db->h), sql);
+		log_sqlite(db, sql);
 		return db->error = DB_ERROR;
 	}
 }
