@@ -59,6 +59,11 @@ struct response {
 	char		 key[256];	/* the parsed Idempotency-Key */
 	int64_t		 wait_us;	/* time spent queued for the writer */
 	int64_t		 group;		/* the writer's group, 0 if none */
+	/* Hold the answer this long after it is committed: serve_one
+	 * (server.c) sleeps in the request thread before writing it, never
+	 * in the writer. Set by a handler (paysim's slow cards); not part of
+	 * the stored answer, so a replay is not held. */
+	int		 delay_ms;
 };
 
 /* Reads the request from the CGI/FastCGI environment envp and, when in is

@@ -417,6 +417,8 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	}
 	if (job.fault == DB_FULL && job.result != WRITE_COMMITTED)
 		reply_full(res, job.result == WRITE_UNKNOWN);
+	if (job.result != WRITE_COMMITTED)
+		res->delay_ms = 0;	/* only a committed answer is held */
 	res->wait_us = time_usec() - queued;
 	res->group = job.group;
 }

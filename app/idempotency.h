@@ -35,7 +35,8 @@ void	 idem_configure(long ttl_seconds, int busy_timeout_ms);
 /* Answers an idempotent POST: checks key, content type, size and body,
  * then replays a stored response (read on db, inside the caller's read
  * transaction, which it ends before waiting for the writer) or has the
- * writer w claim the key, run r->handler and store its answer. */
+ * writer w claim the key, run r->handler and store its answer. The
+ * handler's res->delay_ms (http.h) is kept only when its job committed. */
 void	 idem_run(struct db *db, struct writer *w, const struct route *r,
 	     struct request *, struct response *);
 

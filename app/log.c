@@ -75,6 +75,8 @@ log_request(const struct request *req, const struct response *res)
 			buf_printf(&b, " group=%lld wait_us=%lld",
 			    (long long)res->group, (long long)res->wait_us);
 	}
+	if (res->delay_ms > 0)
+		buf_printf(&b, " held_ms=%d", res->delay_ms);
 	buf_printf(&b, " status=%d us=%lld", res->status,
 	    (long long)(time_usec() - req->start_us));
 	field(&b, "rid", req->id);
