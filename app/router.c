@@ -10,15 +10,15 @@
 #include "router.h"
 
 static const struct route routes[] = {
-	{ METHOD_GET,  "/health",		health_get, 1, NULL, NULL },
-	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL },
-	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL },
+	{ METHOD_GET,  "/health",		health_get, 1, NULL, NULL, NULL },
+	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL, NULL },
+	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL, NULL },
 	{ METHOD_POST, "/orders",		orders_create, 0,
-	    "create-order", &order_body },
-	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL },
+	    "create-order", &order_body, NULL },
+	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL, NULL },
 	{ METHOD_POST, "/payments/confirm",	payments_confirm, 0,
-	    "confirm-payment", &payment_body },
-	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL },
+	    "confirm-payment", &payment_body, NULL },
+	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL, NULL },
 };
 
 const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]) };
