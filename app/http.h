@@ -95,6 +95,13 @@ void	 http_problem(struct response *, enum problem p, const char *fmt, ...)
 long	 http_query_long(const struct request *, const char *name, long def,
 	     long min, long max);
 
+/* Copies the query parameter name to out (size bytes with its NUL),
+ * percent-decoded, '+' as a space. Returns its length; -2 when it is
+ * absent; -1 when it is malformed (a bad %XX, a control character) or
+ * does not fit. */
+int	 http_query_text(const struct request *, const char *name, char *out,
+	     size_t size);
+
 /* Reads ?limit= (1 to 1000, default 100) into *limit. Returns 0, or -1
  * with res set to the problem. */
 int	 http_query_limit_or_reply(const struct request *, long *limit,

@@ -6,6 +6,14 @@
 
 #include "log.h"
 
+static const char	*program = "onceshop";
+
+void
+log_set_name(const char *name)
+{
+	program = name;
+}
+
 static void
 write_line(struct buf *b)
 {
@@ -25,7 +33,7 @@ log_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	buf_puts(&b, "onceshop: error: ");
+	buf_printf(&b, "%s: error: ", program);
 	buf_puts(&b, msg);
 	write_line(&b);
 	buf_free(&b);
@@ -63,7 +71,7 @@ log_request(const struct request *req, const struct response *res)
 {
 	struct buf	 b = { 0 };
 
-	buf_puts(&b, "onceshop:");
+	buf_printf(&b, "%s:", program);
 	field(&b, "method", req->method_name ? req->method_name : "-");
 	field(&b, "path", req->path ? req->path : "-");
 	field(&b, "user", req->user.id ? req->user.name : "-");

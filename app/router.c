@@ -21,7 +21,8 @@ static const struct route routes[] = {
 	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL, NULL },
 };
 
-const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]) };
+const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]),
+    "onceshop", "the demo has alice-token and bob-token" };
 
 /* Returns 1 if path matches pattern, storing a "{id}" segment in *id. */
 static int
@@ -113,7 +114,7 @@ router_dispatch(const struct api *api, struct db *db, struct writer *w,
 		reply_unavailable(res);
 		return;
 	}
-	if (r->public || auth_user_or_reply(db, req, res) == 0) {
+	if (r->public || auth_user_or_reply(db, api, req, res) == 0) {
 		if (r->operation != NULL)
 			idem_run(db, w, r, req, res);
 		else

@@ -35,10 +35,12 @@ struct route {
 	before_claim_fn		*before_claim;	/* NULL, or see above */
 };
 
-/* A program's API: its route table. */
+/* A program's API: its route table, and what its 401s say. */
 struct api {
 	const struct route	*routes;
 	size_t			 nroutes;
+	const char		*realm;		/* WWW-Authenticate: Bearer realm */
+	const char		*token_hint;	/* where a valid token comes from */
 };
 
 extern const struct api shop_api;	/* onceshop's, in router.c */
