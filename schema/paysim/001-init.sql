@@ -54,7 +54,8 @@ CREATE INDEX charges_reference ON charges(reference);
 
 -- tok_flaky's first attempts: a key here has failed once, so its next
 -- attempt succeeds. Written in a transaction of its own, before the key is
--- claimed, because the 500 it answers is never stored and rolls back.
+-- claimed, because the 500 it answers is never stored. Never deleted: a key
+-- used again after it expired succeeds at once.
 CREATE TABLE flaky_attempts (
 	user_id		INTEGER NOT NULL REFERENCES users(id),
 	idem_key	TEXT NOT NULL,
