@@ -9,6 +9,13 @@ ONCESHOP_IDEMPOTENCY_TTL ?=
 ONCESHOP_BUSY_TIMEOUT_MS ?=
 ONCESHOP_SYNC	?=
 export ONCESHOP_DB ONCESHOP_IDEMPOTENCY_TTL ONCESHOP_BUSY_TIMEOUT_MS ONCESHOP_SYNC
+# paysim, the payment-provider simulator lighttpd serves under /paysim/.
+PAYSIM_DB	?= $(CURDIR)/paysim.db
+PAYSIM_SECRET	?=
+PAYSIM_SLOW_MS	?=
+PAYSIM_LOST_MS	?=
+PAYSIM_THREADS	?=
+export PAYSIM_DB PAYSIM_SECRET PAYSIM_SLOW_MS PAYSIM_LOST_MS PAYSIM_THREADS
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
 	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk valgrind fiu-utils
@@ -22,12 +29,17 @@ CFLAGS	 = -std=c11 -D_GNU_SOURCE -pthread -O2 -g $(WARN) $(shell pkg-config --cf
 LDLIBS	 = $(shell pkg-config --libs $(LIBS_PC))
 SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer
 
+# Two programs from one set of modules: onceshop's main is main.c,
+# paysim's paysim.c; everything else (LIB_SRC) goes into both, and into
+# the unit tests.
 APP_SRC	 = $(wildcard app/*.c)
-LIB_SRC	 = $(filter-out app/main.c, $(APP_SRC))
+MAIN_SRC = app/main.c app/paysim.c
+LIB_SRC	 = $(filter-out $(MAIN_SRC), $(APP_SRC))
+LIB_OBJ	 = $(LIB_SRC:app/%.c=build/%.o)
 
 .PHONY: all run test unit asan tsan bench reset sweep deps clean
 
-all: build/onceshop
+all: build/onceshop build/paysim
 
 # $(call install,PACKAGES,COMMANDS): installs what is missing of PACKAGES
 # with apt-get as root, or prints the command to run and fails; elsewhere
@@ -57,10 +69,13 @@ endef
 deps:
 	$(call install,$(PACKAGES),cc pkg-config lighttpd curl prove)
 
-build/onceshop: $(APP_SRC:app/%.c=build/%.o)
+build/onceshop: build/main.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/unit: build/unit.o $(LIB_SRC:app/%.c=build/%.o)
+build/paysim: build/paysim.o $(LIB_OBJ)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+build/unit: build/unit.o $(LIB_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/unit.o: tests/unit.c | deps
@@ -72,58 +87,71 @@ build/%.o: app/%.c | deps
 	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 # The same programs with AddressSanitizer and UBSan, in build-asan/.
-build-asan/onceshop build-asan/unit &: $(APP_SRC) tests/unit.c | deps
+build-asan/onceshop build-asan/paysim build-asan/unit &: $(APP_SRC) tests/unit.c | deps
 	@mkdir -p build-asan
-	$(CC) $(CFLAGS) $(SAN) -o build-asan/onceshop $(APP_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -o build-asan/onceshop app/main.c $(LIB_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) -o build-asan/paysim app/paysim.c $(LIB_SRC) $(LDLIBS)
 	$(CC) $(CFLAGS) $(SAN) -Iapp -o build-asan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)
 
 # The same with ThreadSanitizer, in build-tsan/ (make tsan).
-build-tsan/onceshop build-tsan/unit &: $(APP_SRC) tests/unit.c | deps
+build-tsan/onceshop build-tsan/paysim build-tsan/unit &: $(APP_SRC) tests/unit.c | deps
 	@mkdir -p build-tsan
-	$(CC) $(CFLAGS) -fsanitize=thread -o build-tsan/onceshop $(APP_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread -o build-tsan/onceshop app/main.c $(LIB_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread -o build-tsan/paysim app/paysim.c $(LIB_SRC) $(LDLIBS)
 	$(CC) $(CFLAGS) -fsanitize=thread -Iapp -o build-tsan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)
 
 -include $(wildcard build/*.d)
 
-run: build/onceshop
+run: build/onceshop build/paysim
 	@build/onceshop init --demo
+	@build/paysim init
 	@echo
 	@echo "onceshop on http://127.0.0.1:$(PORT)/  (database: $(ONCESHOP_DB))"
 	@echo "demo tokens (local demos only): alice-token, bob-token"
 	@echo "try:  curl -i http://127.0.0.1:$(PORT)/products"
+	@echo "paysim on http://127.0.0.1:$(PORT)/paysim/  (database: $(PAYSIM_DB))"
+	@echo "paysim secret: $(or $(PAYSIM_SECRET),paysim-secret (local demos only))"
+	@echo "try:  curl -i http://127.0.0.1:$(PORT)/paysim/health"
 	@echo "Ctrl-C stops it."
 	@echo
 	@ONCESHOP_PORT=$(PORT) ONCESHOP_BIN=$(CURDIR)/build/onceshop \
+		PAYSIM_BIN=$(CURDIR)/build/paysim \
 		ONCESHOP_SOCKET=/tmp/onceshop-$(PORT).sock ONCESHOP_LOG=/dev/stderr \
 		exec lighttpd -D -f lighttpd.conf
 
 # Unit tests (C, TAP) and API tests (bash + curl against a real lighttpd,
-# TAP), all through prove. ONCESHOP_BIN picks the binary the API tests run;
-# TEST_PORTS=LO-HI the loopback ports their servers may take.
+# TAP), all through prove. ONCESHOP_BIN and PAYSIM_BIN pick the binaries
+# the API tests run; TEST_PORTS=LO-HI the loopback ports their servers may
+# take.
 TEST_PORTS ?=
 export TEST_PORTS
 ONCESHOP_BIN ?= $(CURDIR)/build/onceshop
-test: build/onceshop build/unit
-	ONCESHOP_BIN=$(ONCESHOP_BIN) UNIT_BIN=$(CURDIR)/build/unit prove tests/
+PAYSIM_BIN ?= $(CURDIR)/build/paysim
+test: build/onceshop build/paysim build/unit
+	ONCESHOP_BIN=$(ONCESHOP_BIN) PAYSIM_BIN=$(PAYSIM_BIN) \
+		UNIT_BIN=$(CURDIR)/build/unit prove tests/
 
 # Every test again, against the sanitizer build; and the unit tests of the
 # plain build under valgrind, which sees what the sanitizers do not
 # (uninitialised reads).
-asan: build-asan/onceshop build-asan/unit build/unit
+asan: build-asan/onceshop build-asan/paysim build-asan/unit build/unit
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
+	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop PAYSIM_BIN=$(CURDIR)/build-asan/paysim \
+	UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
 	valgrind -q --error-exitcode=1 --leak-check=full build/unit >/dev/null
 
 # Every test again under ThreadSanitizer: the request threads and the writer.
-tsan: build-tsan/onceshop build-tsan/unit
+tsan: build-tsan/onceshop build-tsan/paysim build-tsan/unit
 	TSAN_OPTIONS=halt_on_error=1 \
-	ONCESHOP_BIN=$(CURDIR)/build-tsan/onceshop UNIT_BIN=$(CURDIR)/build-tsan/unit prove tests/
+	ONCESHOP_BIN=$(CURDIR)/build-tsan/onceshop PAYSIM_BIN=$(CURDIR)/build-tsan/paysim \
+	UNIT_BIN=$(CURDIR)/build-tsan/unit prove tests/
 
 # A FastCGI hello (the ceiling) and onceshop behind the same lighttpd,
 # measured with wrk on loopback; the table is kept in build/bench.txt.
 # `make bench BENCH_SECS=3` for a quick run. See bench/README.md.
-bench: build/onceshop build/hello
-	ONCESHOP_BIN=$(CURDIR)/build/onceshop BENCH_HELLO_BIN=$(CURDIR)/build/hello \
+bench: build/onceshop build/paysim build/hello
+	ONCESHOP_BIN=$(CURDIR)/build/onceshop PAYSIM_BIN=$(CURDIR)/build/paysim \
+		BENCH_HELLO_BIN=$(CURDIR)/build/hello \
 		bash -o pipefail -c 'bench/run.sh | tee build/bench.txt'
 
 build/hello: bench/hello.c | deps

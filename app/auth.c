@@ -23,7 +23,8 @@ bearer_token(const char *authorization)
 }
 
 int
-auth_user_or_reply(struct db *db, struct request *req, struct response *res)
+auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
+    struct response *res)
 {
 	const char	*token = bearer_token(req->authorization);
 	struct stmt	*st;
@@ -52,8 +53,8 @@ auth_user_or_reply(struct db *db, struct request *req, struct response *res)
 	}
 	http_problem(res, PROBLEM_UNAUTHORIZED,
 	    "Send \"Authorization: Bearer <token>\" with a valid token "
-	    "(the demo has alice-token and bob-token).");
-	http_header(res, "WWW-Authenticate", "Bearer realm=\"onceshop\"");
+	    "(%s).", api->token_hint);
+	http_header(res, "WWW-Authenticate", "Bearer realm=\"%s\"", api->realm);
 	return -1;
 }
 

@@ -5,11 +5,14 @@
 
 #include "db.h"
 #include "http.h"
+#include "router.h"
 
 /* Fills req->user from its "Authorization: Bearer <token>". Returns 0, or
- * -1 with res set to 401 (no such token) or 503 (the database failed: the
- * token may be fine, so the client must not drop it). */
-int	 auth_user_or_reply(struct db *, struct request *, struct response *);
+ * -1 with res set to 401 (no such token; in api's realm, with its token
+ * hint) or 503 (the database failed: the token may be fine, so the client
+ * must not drop it). */
+int	 auth_user_or_reply(struct db *, const struct api *, struct request *,
+	     struct response *);
 
 /* Creates user name (or finds it) with a fresh random token, written to
  * token as 64 hex digits, in one transaction on db. Returns 0 or -1. */

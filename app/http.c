@@ -33,6 +33,7 @@ reason_phrase(int status)
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 409: return "Conflict";
@@ -179,6 +180,51 @@ http_query_long(const struct request *req, const char *name, long def,
 		return v;
 	}
 	return def;
+}
+
+/* Returns the value of hex digit c, or -1. */
+static int
+hex_value(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+http_query_text(const struct request *req, const char *name, char *out,
+    size_t size)
+{
+	const char	*p = req->query;
+	size_t		 n = strlen(name), len = 0;
+	int		 hi, lo;
+	char		 c;
+
+	for (; *p != '\0'; p += strcspn(p, "&"), p += (*p == '&')) {
+		if (strncmp(p, name, n) != 0 || p[n] != '=')
+			continue;
+		for (p += n + 1; *p != '\0' && *p != '&'; p++) {
+			c = *p == '+' ? ' ' : *p;
+			if (c == '%') {
+				if ((hi = hex_value(p[1])) == -1 ||
+				    (lo = hex_value(p[2])) == -1)
+					return -1;
+				c = (char)(hi * 16 + lo);
+				p += 2;
+			}
+			if ((unsigned char)c < 0x20 || c == 0x7f ||
+			    len + 1 >= size)
+				return -1;
+			out[len++] = c;
+		}
+		out[len] = '\0';
+		return (int)len;
+	}
+	return -2;
 }
 
 int

@@ -61,6 +61,11 @@ struct response {
 	char		 key[256];	/* the parsed Idempotency-Key */
 	int64_t		 wait_us;	/* time spent queued for the writer */
 	int64_t		 group;		/* the writer's group, 0 if none */
+	/* Hold the answer this long after it is committed: serve_one
+	 * (server.c) sleeps in the request thread before writing it, never
+	 * in the writer. Set by a handler (paysim's slow cards); not part of
+	 * the stored answer, so a replay is not held. */
+	int		 delay_ms;
 };
 
 /* Reads the request from the CGI/FastCGI environment envp and, when in is
@@ -91,6 +96,13 @@ void	 http_problem(struct response *, enum problem p, const char *fmt, ...)
  * it is absent, or -1 when it is not such an integer. */
 long	 http_query_long(const struct request *, const char *name, long def,
 	     long min, long max);
+
+/* Copies the query parameter name to out (size bytes with its NUL),
+ * percent-decoded, '+' as a space. Returns its length; -2 when it is
+ * absent; -1 when it is malformed (a bad %XX, a control character) or
+ * does not fit. */
+int	 http_query_text(const struct request *, const char *name, char *out,
+	     size_t size);
 
 /* Reads ?limit= (1 to 1000, default 100) into *limit. Returns 0, or -1
  * with res set to the problem. */

@@ -5,10 +5,11 @@
  * struct (400). None of those is stored, so a corrected retry may reuse
  * the key. A key already stored is answered from a plain read, without
  * the writer: replay (same fingerprint), 422 (different fingerprint) or
- * 409 (in progress). Otherwise the request becomes a job of the writer
- * (writer.h): in its group's transaction it claims the key (insert first,
- * look only on conflict), runs the handler, stores the response; the
- * answer is released after the group's COMMIT. */
+ * 409 (in progress). Otherwise, after the route's before_claim step if it
+ * has one (router.h), the request becomes a job of the writer (writer.h):
+ * in its group's transaction it claims the key (insert first, look only on
+ * conflict), runs the handler, stores the response; the answer is
+ * released after the group's COMMIT. */
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -309,6 +310,43 @@ reply_busy(struct response *res)
 	http_header(res, "Retry-After", "1");
 }
 
+/* Sets res from the writer's outcome for job: as its run left it when it
+ * committed or rolled itself back (WRITE_UNDONE), else what is known of
+ * what was written (and a full disk says so whatever happened). */
+static void
+reply_outcome(const struct write_job *job, struct response *res)
+{
+	switch (job->result) {
+	case WRITE_COMMITTED:
+	case WRITE_UNDONE:	/* its run set the answer */
+		break;
+	case WRITE_BUSY:
+		reply_busy(res);
+		break;
+	case WRITE_FAILED:
+		reply_failed(res);
+		break;
+	case WRITE_UNKNOWN:
+		res->outcome = "unknown";
+		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database failed "
+		    "while saving this request, so whether it was saved is "
+		    "unknown. Retry the same request with the same key: if it "
+		    "was saved you get its stored answer, if not it runs now.");
+		break;
+	}
+	if (job->fault == DB_FULL && job->result != WRITE_COMMITTED)
+		reply_full(res, job->result == WRITE_UNKNOWN);
+}
+
+int
+idem_write_or_reply(struct writer *w, struct write_job *job,
+    struct response *res)
+{
+	writer_submit(w, job, busy_ms);
+	reply_outcome(job, res);
+	return job->result == WRITE_COMMITTED ? 0 : -1;
+}
+
 /* Checks key, content type, size and body; fills req->in. Returns 0, or
  * -1 with res set to the problem (none of them uses up the key). */
 static int
@@ -397,28 +435,18 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	}
 
 	db_tx(db, STMT_ROLLBACK);	/* no read snapshot held while waiting */
-	queued = time_usec();
-	switch (writer_submit(w, &job, busy_ms)) {
-	case WRITE_COMMITTED:
-	case WRITE_UNDONE:	/* idem_write set the answer */
-		break;
-	case WRITE_BUSY:
-		reply_busy(res);
-		break;
-	case WRITE_FAILED:
-		reply_failed(res);
-		break;
-	case WRITE_UNKNOWN:
-		res->outcome = "unknown";
-		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database failed "
-		    "while saving this request, so whether it was saved is "
-		    "unknown. Retry the same request with the same key: if it "
-		    "was saved you get its stored answer, if not it runs now.");
-		break;
+	if (r->before_claim != NULL) {
+		res->outcome = "not-stored";	/* unless its own write fails */
+		if (r->before_claim(db, w, req, res) == -1)
+			return;
 	}
-	if (job.fault == DB_FULL && job.result != WRITE_COMMITTED)
-		reply_full(res, job.result == WRITE_UNKNOWN);
-	res->stored = res->stored && job.result == WRITE_COMMITTED;
+	queued = time_usec();
+	writer_submit(w, &job, busy_ms);
+	reply_outcome(&job, res);
+	if (job.result != WRITE_COMMITTED) {
+		res->delay_ms = 0;	/* only a committed answer is held */
+		res->stored = 0;
+	}
 	res->wait_us = time_usec() - queued;
 	res->group = job.group;
 }

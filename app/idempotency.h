@@ -34,10 +34,20 @@ void	 idem_configure(long ttl_seconds, int busy_timeout_ms);
 
 /* Answers an idempotent POST: checks key, content type, size and body,
  * then replays a stored response (read on db, inside the caller's read
- * transaction, which it ends before waiting for the writer) or has the
- * writer w claim the key, run r->handler and store its answer. */
+ * transaction, which it ends before waiting for the writer) or, after
+ * r->before_claim if the route has one, has the writer w claim the key,
+ * run r->handler and store its answer. The
+ * handler's res->delay_ms (http.h) is kept only when its job committed. */
 void	 idem_run(struct db *db, struct writer *w, const struct route *r,
 	     struct request *, struct response *);
+
+/* For a route's before_claim step (router.h): runs job through w as a
+ * job of its own, committed before it returns, waiting at most the busy
+ * timeout for it to start. Returns 0 when it committed; otherwise -1 with
+ * res set to what is known (503 busy, 500, 507), or as job's run set it
+ * when the run returned -1 (which it does only after setting res). */
+int	 idem_write_or_reply(struct writer *, struct write_job *,
+	     struct response *);
 
 /* The writer's housekeeping (writer.h): deletes one small batch of expired
  * keys. Returns 1 if there may be more, 0 if not, -1 on error. */

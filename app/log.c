@@ -7,12 +7,19 @@
 
 #include "log.h"
 
-static int	 log_gets = 1;
+static int		 log_gets = 1;
+static const char	*program = "onceshop";
 
 void
 log_configure(int gets)
 {
 	log_gets = gets;
+}
+
+void
+log_set_name(const char *name)
+{
+	program = name;
 }
 
 static void
@@ -34,7 +41,7 @@ log_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	buf_puts(&b, "onceshop: error: ");
+	buf_printf(&b, "%s: error: ", program);
 	buf_puts(&b, msg);
 	write_line(&b);
 	buf_free(&b);
@@ -96,7 +103,7 @@ log_request(const struct request *req, const struct response *res)
 	if (!log_gets && res->status < 400 && (req->method == METHOD_GET ||
 	    req->method == METHOD_HEAD))
 		return;
-	buf_puts(&b, "onceshop:");
+	buf_printf(&b, "%s:", program);
 	field(&b, "method", req->method_name ? req->method_name : "-");
 	field(&b, "path", req->path ? req->path : "-");
 	field(&b, "user", req->user.id ? req->user.name : "-");
@@ -109,6 +116,8 @@ log_request(const struct request *req, const struct response *res)
 			buf_printf(&b, " group=%lld wait_us=%lld",
 			    (long long)res->group, (long long)res->wait_us);
 	}
+	if (res->delay_ms > 0)
+		buf_printf(&b, " held_ms=%d", res->delay_ms);
 	buf_printf(&b, " status=%d", res->status);
 	if (res->problem != NULL)
 		field(&b, "problem", res->problem);

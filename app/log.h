@@ -1,4 +1,4 @@
-/* log.h — onceshop's log: one logfmt line per request and one line per
+/* log.h — the log of onceshop (and paysim): one logfmt line per request and one line per
  * server error, each built in a buffer and written to stderr (lighttpd's
  * error log) with a single write(2), so that lines from different threads
  * never interleave. Values are quoted and escaped when needed. */
@@ -11,7 +11,11 @@
  * silences a demo page's own refreshes). On by default. */
 void	 log_configure(int log_gets);
 
-/* Logs "onceshop: <message>". */
+/* Names the program every line starts with ("onceshop" unless set); call
+ * once, before any thread logs. */
+void	 log_set_name(const char *program);
+
+/* Logs "onceshop: error: <message>". */
 void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Logs the request's line: what came in, what the idempotency layer and

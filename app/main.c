@@ -15,7 +15,6 @@
 #include "router.h"
 #include "server.h"
 
-#define VERSION		"0.2.0"
 /* Request threads: enough that a group can hold every request in flight at
  * the usual concurrency (see README, "Worker model"); 64 measured slower
  * here than 16 to 32 (more threads, colder caches). */
@@ -121,7 +120,7 @@ main(int argc, char *argv[])
 	int		 rc = 1;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("onceshop " VERSION);
+		puts("onceshop " ONCESHOP_VERSION);
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "problems") == 0) {

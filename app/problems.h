@@ -35,6 +35,8 @@
 	    "Amount or currency differ from the order's total") \
 	X(ORDER_ALREADY_PAID, "order-already-paid", 409, \
 	    "The order is already paid") \
+	/* paysim's: */ \
+	X(CARD_DECLINED, "card-declined", 402, "The card was declined") \
 	X(SERVICE_BUSY, "service-busy", 503, "The service is busy; retry shortly") \
 	X(INSUFFICIENT_STORAGE, "insufficient-storage", 507, \
 	    "The server's disk is full") \

@@ -10,18 +10,19 @@
 #include "router.h"
 
 static const struct route routes[] = {
-	{ METHOD_GET,  "/health",		health_get, 1, NULL, NULL },
-	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL },
-	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL },
+	{ METHOD_GET,  "/health",		health_get, 1, NULL, NULL, NULL },
+	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL, NULL },
+	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL, NULL },
 	{ METHOD_POST, "/orders",		orders_create, 0,
-	    "create-order", &order_body },
-	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL },
+	    "create-order", &order_body, NULL },
+	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL, NULL },
 	{ METHOD_POST, "/payments/confirm",	payments_confirm, 0,
-	    "confirm-payment", &payment_body },
-	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL },
+	    "confirm-payment", &payment_body, NULL },
+	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL, NULL },
 };
 
-const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]) };
+const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]),
+    "onceshop", "the demo has alice-token and bob-token" };
 
 /* Returns 1 if path matches pattern, storing a "{id}" segment in *id. */
 static int
@@ -113,7 +114,7 @@ router_dispatch(const struct api *api, struct db *db, struct writer *w,
 		reply_unavailable(res);
 		return;
 	}
-	if (r->public || auth_user_or_reply(db, req, res) == 0) {
+	if (r->public || auth_user_or_reply(db, api, req, res) == 0) {
 		if (r->operation != NULL)
 			idem_run(db, w, r, req, res);
 		else

@@ -14,6 +14,17 @@
  * writes through named statements, sets res and returns. */
 typedef void handler_fn(struct db *, const struct request *, struct response *);
 
+/* An idempotent route's optional step before its key is claimed, run in
+ * the request thread for a key that is not stored yet: after the replay
+ * lookup, with no transaction open on db, before the writer's job. It may
+ * write through w in a job of its own (idem_write_or_reply), committed
+ * whatever comes next. Returns 0 to go on to the claim, or -1 after
+ * setting res to an answer that is not stored (the log says
+ * outcome=not-stored), so a retry with the same key runs again. paysim's
+ * flaky card remembers a first attempt across its 500 this way. */
+typedef int before_claim_fn(struct db *, struct writer *,
+    const struct request *, struct response *);
+
 struct route {
 	enum method		 method;
 	const char		*path;		/* "{id}" matches a positive integer */
@@ -21,12 +32,15 @@ struct route {
 	int			 public;	/* no bearer token needed */
 	const char		*operation;	/* set: an idempotent POST, keys scoped to it */
 	const struct body_type	*body;		/* the POST body's fields and struct */
+	before_claim_fn		*before_claim;	/* NULL, or see above */
 };
 
-/* A program's API: its route table. */
+/* A program's API: its route table, and what its 401s say. */
 struct api {
 	const struct route	*routes;
 	size_t			 nroutes;
+	const char		*realm;		/* WWW-Authenticate: Bearer realm */
+	const char		*token_hint;	/* where a valid token comes from */
 };
 
 extern const struct api shop_api;	/* onceshop's, in router.c */

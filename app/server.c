@@ -1,9 +1,11 @@
 /* server.c — the request threads, the FastCGI accept loop and the plain
  * CGI request (see server.h). */
+#include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -13,6 +15,16 @@
 #include "server.h"
 
 extern char	**environ;
+
+/* Sleeps ms milliseconds, resuming after a signal. */
+static void
+sleep_ms(int ms)
+{
+	struct timespec	 ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		continue;
+}
 
 /* Reads, answers and logs one request on db, writing through w. in and
  * out are NULL for plain CGI. */
@@ -29,6 +41,11 @@ serve_one(const struct api *api, struct db *db, struct writer *w,
 		    "than its Content-Length, or the length is malformed.");
 	else
 		router_dispatch(api, db, w, &req, &res);
+	/* An answer held on purpose (res.delay_ms, only ever set on one
+	 * whose job committed) waits here, in this request thread: the
+	 * writer and every other request go on meanwhile. */
+	if (res.delay_ms > 0)
+		sleep_ms(res.delay_ms);
 	http_write(&req, &res, out);
 	log_request(&req, &res);
 	http_request_free(&req);

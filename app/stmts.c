@@ -5,6 +5,11 @@
 #define ANY(sql)	{ SCHEMA_ANY, sql }
 #define COMMON(sql)	{ SCHEMA_COMMON, sql }
 #define SHOP(sql)	{ SCHEMA_SHOP, sql }
+#define PAYSIM(sql)	{ SCHEMA_PAYSIM, sql }
+
+/* A charge as paysim shows it, in its answer and in its ledger. */
+#define CHARGE_COLUMNS	"'ch_' || id AS id, status, amount, currency, card, " \
+	"reference, created_at"
 
 const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_BEGIN] = ANY("BEGIN"),
@@ -91,4 +96,23 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "created_at) VALUES (?, ?, ?, 'succeeded', ?) RETURNING id"),
 	[STMT_ORDER_MARK_PAID] =
 	    SHOP("UPDATE orders SET status = 'paid', paid_at = ? WHERE id = ?"),
+
+	[STMT_CHARGE_INSERT] =
+	    PAYSIM("INSERT INTO charges (amount, currency, card, reference, "
+	    "status, idem_key, created_at) VALUES (?, ?, ?, ?, 'succeeded', ?, ?) "
+	    "RETURNING " CHARGE_COLUMNS),
+	[STMT_CHARGES_OF_REFERENCE] =
+	    PAYSIM("SELECT " CHARGE_COLUMNS " FROM charges WHERE reference = ? "
+	    "ORDER BY charges.id LIMIT ?"),
+	/* The newest ones, oldest first. */
+	[STMT_CHARGES_RECENT] =
+	    PAYSIM("SELECT " CHARGE_COLUMNS " FROM (SELECT * FROM charges "
+	    "ORDER BY id DESC LIMIT ?) AS c ORDER BY c.id"),
+	/* A row only for a key's first attempt. */
+	[STMT_FLAKY_ATTEMPT] =
+	    PAYSIM("INSERT INTO flaky_attempts (user_id, idem_key, created_at) "
+	    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1"),
+	[STMT_USER_TOKENS_CLEAR] =
+	    PAYSIM("DELETE FROM api_tokens "
+	    "WHERE user_id = (SELECT id FROM users WHERE name = ?)"),
 };

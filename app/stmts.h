@@ -21,6 +21,9 @@
 	X(ORDER_SELECT) X(ORDER_ITEMS) X(ORDERS_OF_USER) \
 	/* payments.c */ \
 	X(ORDER_FOR_PAYMENT) X(PAYMENT_INSERT) X(ORDER_MARK_PAID) \
+	/* paysim: charges.c, paysim.c */ \
+	X(CHARGE_INSERT) X(CHARGES_OF_REFERENCE) X(CHARGES_RECENT) \
+	X(FLAKY_ATTEMPT) X(USER_TOKENS_CLEAR) \
 	/* new statements go above this line */
 
 enum stmt_id {

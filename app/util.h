@@ -7,6 +7,9 @@
 #include <stdint.h>
 #include <time.h>
 
+/* The version of both programs built from this tree, onceshop and paysim. */
+#define ONCESHOP_VERSION	"0.2.0"
+
 /* A growable byte buffer, always NUL-terminated. */
 struct buf {
 	char	*data;

@@ -25,6 +25,11 @@ export ONCESHOP_IDEMPOTENCY_TTL=${ONCESHOP_IDEMPOTENCY_TTL:-}
 export ONCESHOP_BUSY_TIMEOUT_MS=${ONCESHOP_BUSY_TIMEOUT_MS:-}
 export ONCESHOP_THREADS=${ONCESHOP_THREADS:-}
 export ONCESHOP_BIN=$BIN BENCH_HELLO_BIN=$HELLO
+# lighttpd.conf serves paysim under /paysim/ too; no scenario calls it.
+PAYSIM=${PAYSIM_BIN:-$ROOT/build/paysim}
+export PAYSIM_BIN=$PAYSIM PAYSIM_DB=$TMP/paysim.db
+export PAYSIM_SLOW_MS=${PAYSIM_SLOW_MS:-} PAYSIM_LOST_MS=${PAYSIM_LOST_MS:-}
+export PAYSIM_THREADS=${PAYSIM_THREADS:-}
 
 AUTH='Authorization: Bearer alice-token'
 JSON='Content-Type: application/json'
@@ -46,7 +51,8 @@ stop_server() {
 	fi
 	for pid in $WORKER_PIDS; do
 		if [ "/proc/$pid/exe" -ef "$BIN" ] ||
-		    [ "/proc/$pid/exe" -ef "$HELLO" ]; then
+		    [ "/proc/$pid/exe" -ef "$HELLO" ] ||
+		    [ "/proc/$pid/exe" -ef "$PAYSIM" ]; then
 			kill "$pid" 2>/dev/null || true
 		fi
 	done
@@ -56,6 +62,7 @@ trap 'stop_server; rm -rf "$TMP"' EXIT
 # Ctrl-C or kill: leave through the EXIT trap above.
 trap 'exit 130' INT
 trap 'exit 143' TERM
+"$PAYSIM" init >/dev/null
 
 # start_server CONF DIR: starts `lighttpd -D -f CONF` on a free loopback
 # port with its socket and log in DIR; sets BASE. Both configurations read

@@ -1,6 +1,7 @@
 # tests/lib.sh — sourced by every API test: TAP output, and a real lighttpd
-# that spawns the real onceshop binary, on a free loopback port, with a
-# fresh database, all stopped and removed when the test exits.
+# that spawns the real onceshop binary (and paysim, under /paysim/), on a
+# free loopback port, with fresh databases, all stopped and removed when
+# the test exits.
 #
 #   . "$(dirname "$0")/lib.sh"
 #   start_server
@@ -16,6 +17,15 @@ export ONCESHOP_DB=$TMP/onceshop.db
 export ONCESHOP_IDEMPOTENCY_TTL=${ONCESHOP_IDEMPOTENCY_TTL:-}
 export ONCESHOP_BUSY_TIMEOUT_MS=${ONCESHOP_BUSY_TIMEOUT_MS:-}
 export ONCESHOP_SYNC=${ONCESHOP_SYNC:-}
+# paysim, with short delays for its slow and lost cards unless the test
+# sets its own.
+export PAYSIM_BIN=${PAYSIM_BIN:-$ROOT/build/paysim}
+export PAYSIM_DB=$TMP/paysim.db
+export PAYSIM_SCHEMA=$ROOT/schema/paysim
+export PAYSIM_SECRET=${PAYSIM_SECRET:-}
+export PAYSIM_SLOW_MS=${PAYSIM_SLOW_MS:-300}
+export PAYSIM_LOST_MS=${PAYSIM_LOST_MS:-1500}
+export PAYSIM_THREADS=${PAYSIM_THREADS:-}
 ALICE='Authorization: Bearer alice-token'
 BOB='Authorization: Bearer bob-token'
 JSON='Content-Type: application/json'
@@ -73,11 +83,12 @@ trap 'stop_server; rm -rf "$TMP"' EXIT
 TEST_PORTS=${TEST_PORTS:-20000-49999}
 PORT_LO=${TEST_PORTS%-*} PORT_HI=${TEST_PORTS#*-}
 
-# start_server: creates the database (with demo data) and starts lighttpd
-# on a free port; sets BASE to its URL.
+# start_server: creates the databases (onceshop's with demo data, and
+# paysim's) and starts lighttpd on a free port; sets BASE to its URL.
 start_server() {
 	local port try
 	"$BIN" init --demo >/dev/null || { echo "Bail out! onceshop init failed"; exit 1; }
+	"$PAYSIM_BIN" init >/dev/null || { echo "Bail out! paysim init failed"; exit 1; }
 	for try in 1 2 3 4 5; do
 		port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
 		# Something answers there already: pick another port.

@@ -3,7 +3,8 @@
 # where they say, build into the program with every warning an error.
 . "$(dirname "$0")/lib.sh"
 
-mkdir -p "$TMP/src" && cp "$ROOT"/app/*.[ch] "$TMP/src/"
+# onceshop: every source but paysim's main.
+mkdir -p "$TMP/src" && cp "$ROOT"/app/*.[ch] "$TMP/src/" && rm "$TMP/src/paysim.c"
 perl - "$ROOT/README.md" "$TMP/src" <<'PERL' > "$TMP/applied" 2>&1
 use strict; use warnings;
 my ($readme, $dir) = @ARGV;

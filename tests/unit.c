@@ -1,6 +1,7 @@
 /* unit.c — unit tests, in TAP, of the pieces an idempotent POST goes
  * through before the database: idem_key_parse, body_parse, body_canonical,
- * idem_fingerprint and body_validate. Each function has a table of cases. */
+ * idem_fingerprint and body_validate; and http_query_text, which reads a
+ * query parameter. Each function has a table of cases. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -712,6 +713,47 @@ test_utf8(void)
 	buf_free(&b);
 }
 
+/* ---- http_query_text --------------------------------------------------- */
+
+static const struct {
+	const char	*query;
+	int		 len;		/* -2 absent, -1 malformed */
+	const char	*value;
+	const char	*name;
+} query_cases[] = {
+	{ "reference=pay-1", 5, "pay-1", "a plain value" },
+	{ "limit=5&reference=pay-1&x=y", 5, "pay-1", "among others" },
+	{ "xreference=a&reference=b", 1, "b", "a longer name does not match" },
+	{ "reference=a%20b+c", 5, "a b c", "%20 and + are spaces" },
+	{ "reference=%E6%9D%B1", 3, "\xe6\x9d\xb1", "percent-encoded UTF-8" },
+	{ "reference=", 0, "", "present and empty" },
+	{ "", -2, NULL, "no query" },
+	{ "limit=5", -2, NULL, "absent" },
+	{ "reference=a%2", -1, NULL, "a %XX cut short" },
+	{ "reference=a%zz", -1, NULL, "a %XX that is not hex" },
+	{ "reference=a%0Ab", -1, NULL, "a control character" },
+	{ "reference=" C16, -1, NULL, "longer than the buffer" },
+	{ "reference=0123456789abcde", 15, "0123456789abcde", "just fits" },
+};
+
+static void
+test_query_text(void)
+{
+	struct request	 req;
+	char		 out[16];
+	size_t		 i;
+	int		 n;
+
+	memset(&req, 0, sizeof(req));
+	for (i = 0; i < NELEM(query_cases); i++) {
+		req.query = (char *)query_cases[i].query;
+		n = http_query_text(&req, "reference", out, sizeof(out));
+		ok(n == query_cases[i].len && (n < 0 ||
+		    strcmp(out, query_cases[i].value) == 0),
+		    "http_query_text: %s", query_cases[i].name);
+	}
+}
+
 int
 main(void)
 {
@@ -722,6 +764,7 @@ main(void)
 	test_validate();
 	test_typed();
 	test_utf8();
+	test_query_text();
 	printf("1..%d\n", tests);
 	return failures > 0;
 }
