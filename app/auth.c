@@ -59,20 +59,14 @@ auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
 }
 
 int
-auth_user_add(struct db *db, const char *name, char token[65])
+auth_token_add(struct db *db, const char *name, const char *token,
+    int replace)
 {
-	unsigned char	 raw[32];
-	char		 hash[65], now[21];
 	struct stmt	*st;
-	size_t		 i;
+	char		 hash[65], now[21];
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		return -1;
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
-	sha256_hex(token, 64, hash);
+	sha256_hex(token, strlen(token), hash);
 	time_rfc3339(time(NULL), now);
-
 	if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
 		return -1;
 	st = db_stmt(db, STMT_USER_INSERT);
@@ -80,6 +74,12 @@ auth_user_add(struct db *db, const char *name, char token[65])
 	stmt_text(st, 2, now);
 	if (stmt_exec(st) != DB_DONE)
 		goto fail;
+	if (replace) {
+		st = db_stmt(db, STMT_USER_TOKENS_CLEAR);
+		stmt_text(st, 1, name);
+		if (stmt_exec(st) != DB_DONE)
+			goto fail;
+	}
 	st = db_stmt(db, STMT_TOKEN_INSERT);
 	stmt_text(st, 1, hash);
 	stmt_text(st, 2, now);
@@ -91,4 +91,17 @@ auth_user_add(struct db *db, const char *name, char token[65])
 fail:
 	db_tx(db, STMT_ROLLBACK);
 	return -1;
+}
+
+int
+auth_user_add(struct db *db, const char *name, char token[65])
+{
+	unsigned char	 raw[32];
+	size_t		 i;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	for (i = 0; i < sizeof(raw); i++)
+		snprintf(token + 2 * i, 3, "%02x", raw[i]);
+	return auth_token_add(db, name, token, 0);
 }

@@ -14,6 +14,12 @@
 int	 auth_user_or_reply(struct db *, const struct api *, struct request *,
 	     struct response *);
 
+/* Gives user name (created if missing) the token (only its SHA-256 is
+ * stored), replacing the user's other tokens when replace is set, in one
+ * transaction on db. Returns 0 or -1. */
+int	 auth_token_add(struct db *, const char *name, const char *token,
+	     int replace);
+
 /* Creates user name (or finds it) with a fresh random token, written to
  * token as 64 hex digits, in one transaction on db. Returns 0 or -1. */
 int	 auth_user_add(struct db *, const char *name, char token[65]);

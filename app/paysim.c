@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "auth.h"
 #include "handlers.h"
 #include "idempotency.h"
 #include "log.h"
@@ -109,40 +110,6 @@ serve(const struct config *c)
 	return server_run(&sc);
 }
 
-/* Makes secret the merchant's only token (its SHA-256 is stored), creating
- * the merchant if it is missing, in one transaction. Returns 0 or -1. */
-static int
-merchant_token_set(struct db *db, const char *secret)
-{
-	struct stmt	*st;
-	char		 hash[65], now[21];
-
-	sha256_hex(secret, strlen(secret), hash);
-	time_rfc3339(time(NULL), now);
-	if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
-		return -1;
-	st = db_stmt(db, STMT_USER_INSERT);
-	stmt_text(st, 1, MERCHANT);
-	stmt_text(st, 2, now);
-	if (stmt_exec(st) != DB_DONE)
-		goto fail;
-	st = db_stmt(db, STMT_USER_TOKENS_CLEAR);
-	stmt_text(st, 1, MERCHANT);
-	if (stmt_exec(st) != DB_DONE)
-		goto fail;
-	st = db_stmt(db, STMT_TOKEN_INSERT);
-	stmt_text(st, 1, hash);
-	stmt_text(st, 2, now);
-	stmt_text(st, 3, MERCHANT);
-	if (stmt_exec(st) != DB_DONE)
-		goto fail;
-	if (db_tx(db, STMT_COMMIT) == DB_DONE)
-		return 0;
-fail:
-	db_tx(db, STMT_ROLLBACK);
-	return -1;
-}
-
 /* paysim init: creates or migrates the database from schema_dir, then
  * sets the merchant's token to the secret. Returns 0 or -1. */
 static int
@@ -158,7 +125,7 @@ init(const struct config *c)
 	db_close(db);
 	if (rc == -1 || (db = db_open(&dc, DB_SERVE)) == NULL)
 		return -1;
-	rc = merchant_token_set(db, c->secret);
+	rc = auth_token_add(db, MERCHANT, c->secret, 1);
 	db_close(db);
 	return rc;
 }

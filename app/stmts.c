@@ -113,6 +113,6 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    PAYSIM("INSERT INTO flaky_attempts (user_id, idem_key, created_at) "
 	    "VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1"),
 	[STMT_USER_TOKENS_CLEAR] =
-	    PAYSIM("DELETE FROM api_tokens "
+	    COMMON("DELETE FROM api_tokens "
 	    "WHERE user_id = (SELECT id FROM users WHERE name = ?)"),
 };
