@@ -58,49 +58,64 @@ reply_unavailable(struct response *res)
 	http_header(res, "Retry-After", "1");
 }
 
+/* Appends the methods api allows on path to allow, as an Allow header
+ * value; leaves it empty when no route has that path. */
+static void
+allow_of(const struct api *api, const char *path, struct buf *allow)
+{
+	int64_t	 id;
+	size_t	 i;
+
+	for (i = 0; i < api->nroutes; i++)
+		if (path_match(api->routes[i].path, path, &id))
+			buf_printf(allow, "%s%s%s", allow->len ? ", " : "",
+			    http_method_name(api->routes[i].method),
+			    api->routes[i].method == METHOD_GET ? ", HEAD" : "");
+	if (allow->len > 0)
+		buf_puts(allow, ", OPTIONS");
+}
+
+/* Returns the route for req's method and path, or NULL after answering
+ * 404, 405 with Allow, or OPTIONS with 204 and Allow. */
+static const struct route *
+route_or_reply(const struct api *api, struct request *req,
+    struct response *res)
+{
+	struct buf	 allow = { 0 };
+	size_t		 i;
+
+	for (i = 0; req->method != METHOD_OPTIONS && i < api->nroutes; i++)
+		/* HEAD is a GET whose body is not sent (http_write). */
+		if ((api->routes[i].method == req->method ||
+		    (api->routes[i].method == METHOD_GET &&
+		    req->method == METHOD_HEAD)) &&
+		    path_match(api->routes[i].path, req->path, &req->path_id))
+			return &api->routes[i];
+
+	allow_of(api, req->path, &allow);
+	if (allow.len == 0)
+		http_problem(res, PROBLEM_NOT_FOUND, "There is nothing at "
+		    "%.200s. The API is described at /.", req->path);
+	else if (req->method == METHOD_OPTIONS) {
+		res->status = 204;
+		http_header(res, "Allow", "%s", allow.data);
+	} else {
+		http_problem(res, PROBLEM_METHOD_NOT_ALLOWED,
+		    "%.200s accepts only %s.", req->path, allow.data);
+		http_header(res, "Allow", "%s", allow.data);
+	}
+	buf_free(&allow);
+	return NULL;
+}
+
 void
 router_dispatch(const struct api *api, struct db *db, struct writer *w,
     struct request *req, struct response *res)
 {
-	const struct route	*table = api->routes;
-	const struct route	*r = NULL;
-	struct buf		 allow = { 0 };
-	size_t			 i;
+	const struct route	*r;
 
-	for (i = 0; i < api->nroutes; i++) {
-		if (!path_match(table[i].path, req->path, &req->path_id))
-			continue;
-		/* HEAD is a GET whose body is not sent (http_write). */
-		if (table[i].method == req->method ||
-		    (table[i].method == METHOD_GET &&
-		    req->method == METHOD_HEAD))
-			r = &table[i];
-		buf_printf(&allow, "%s%s%s", allow.len ? ", " : "",
-		    http_method_name(table[i].method),
-		    table[i].method == METHOD_GET ? ", HEAD" : "");
-	}
-	if (allow.len == 0) {
-		http_problem(res, PROBLEM_NOT_FOUND,
-		    "There is nothing at %.200s. The API is described at /.",
-		    req->path);
+	if ((r = route_or_reply(api, req, res)) == NULL)
 		return;
-	}
-	buf_puts(&allow, ", OPTIONS");
-	if (req->method == METHOD_OPTIONS) {
-		res->status = 204;
-		http_header(res, "Allow", "%s", allow.data);
-		buf_free(&allow);
-		return;
-	}
-	if (r == NULL) {
-		http_problem(res, PROBLEM_METHOD_NOT_ALLOWED,
-		    "%.200s accepts only %s.", req->path, allow.data);
-		http_header(res, "Allow", "%s", allow.data);
-		buf_free(&allow);
-		return;
-	}
-	buf_free(&allow);
-
 	if (db == NULL) {
 		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database could "
 		    "not be opened; see the server log. Nothing was written. "
