@@ -24,8 +24,8 @@ PAYSIM_THREADS	?=
 export PAYSIM_DB PAYSIM_SECRET PAYSIM_SLOW_MS PAYSIM_LOST_MS PAYSIM_THREADS
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev libcurl4-openssl-dev curl sqlite3 jq perl wrk valgrind fiu-utils
-LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl
+	   libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev postgresql curl sqlite3 jq perl wrk valgrind fiu-utils
+LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl libpq
 
 CC	?= cc
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
