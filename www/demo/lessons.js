@@ -41,12 +41,11 @@ async function newOrder(S) {
 // retry(S, key, body, capS): retries with the same key while the answer
 // says "not finished" (409 in progress, 5xx, no answer), each time after
 // Retry-After seconds, at most capS here so the lesson stays short.
-async function retry(S, r, key, body, capS) {
+async function retry(S, r, key, body, capS, note) {
   for (let i = 0; i < 30 && notFinished(r); i++) {
     const wait = Math.min(Number(r.retryAfter) || 1, capS);
     await sleep(wait * 1000);
-    r = await send(S, `Retry after ${wait} s, same key`, key, body,
-      (a) => (a.replayed && a.ok ? "the first request's answer" : ""));
+    r = await send(S, `Retry after ${wait} s, same key`, key, body, note);
   }
   return r;
 }
@@ -88,7 +87,7 @@ async function slow(S) {
   let r = await send(S, "2nd click, same key, while the 1st is at the provider", key, body,
     (a) => (problemName(a) === "idempotency-key-in-progress" ? "nothing was done twice" : ""));
   const sawInProgress = problemName(r) === "idempotency-key-in-progress";
-  r = await retry(S, r, key, body, 1);
+  r = await retry(S, r, key, body, 1, (a) => (a.replayed && a.ok ? "the 1st click's answer, stored under the key" : ""));
   const r1 = await first;
   const n = r.ok ? await ledger(S, ref(r.body)) : null;
   S.conclude(sawInProgress && r.ok && r1.ok && n === 1
@@ -101,7 +100,9 @@ async function lost(S) {
   const key = newKey(), body = payBody(order, "tok_lost");
   const r1 = await send(S, "Pay with tok_lost: the provider charges, but its answer comes too late", key, body,
     (a) => (a.status >= 500 ? "the shop gave up waiting: was the card charged? It cannot know yet" : ""));
-  const r = await retry(S, r1, key, body, 5);
+  const r = await retry(S, r1, key, body, 5, (a) => (!a.ok ? ""
+    : a.replayed ? "already finished by the server's completer once the lease ran out: its stored answer"
+    : "this retry resumed the payment: the shop asked the provider again, with the same provider key"));
   const n = r.ok ? await ledger(S, ref(r.body)) : null;
   S.conclude(r1.status >= 500 && r.ok && n === 1
     ? "The answer was lost, the retry with the same key got the payment, and the provider charged once."

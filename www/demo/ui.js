@@ -28,7 +28,7 @@ export function advice(r) {
   if (name === "idempotency-key-in-progress") return { kind: "retry", text: `The first request with this key is still being worked on, so this copy did nothing. Retry with the same key${r.retryAfter ? " after " + r.retryAfter + " s (Retry-After)" : ""}.` };
   if (r.status >= 500) return { kind: "retry", text: "Not stored under the key: retry with the same key, and the server resumes or redoes it — never twice." };
   if (r.status >= 400 && !NOT_STORED.has(name) && r.method === "POST")
-    return { kind: "newkey", text: "This answer is stored under the key: the same key replays it, even after you correct the request. A corrected request needs a new key." };
+    return { kind: "newkey", text: "Stored under this key: sending the key again replays this answer, even with a corrected body. A corrected request needs a new key." };
   if (r.status >= 400 && r.method === "POST") return { kind: "fix", text: "Refused before the key was used: correct the request and send it again, with the same key or a new one." };
   if (r.replayed) return { kind: "", text: "Replayed from the stored answer: nothing was done a second time." };
   return null;
@@ -176,10 +176,9 @@ export function burstCard(rs, opts) {
     card.append(el("div", { className: "advice newkey" }, el("span", {}, ad.text),
       el("button", { type: "button", className: "newkey", onclick: opts.onNewKey }, "New key")));
   }
-  if (a.body) {
-    const d = describe(a);
-    card.append(d ? el("p", { className: "desc" }, d) : a.problem ? problemLine(a) : null);
-  }
+  const d = a.body ? describe(a) : null;
+  if (d) card.append(el("p", { className: "desc" }, d));
+  else if (a.problem && a.body) card.append(problemLine(a));
   card.append(el("p", { className: "state muted" }, "counters: reading…"));
   return card;
 }
@@ -190,6 +189,7 @@ export function steps(box) {
   const ol = el("ol", { className: "steps" });
   box.replaceChildren(ol);
   const t0 = performance.now();
+  const details = new Set();     // problem details shown once per lesson
   return {
     t0,
     list: ol,
@@ -211,12 +211,17 @@ export function steps(box) {
           li.className = "step s" + String(r.status)[0] + (r.replayed ? " replayed" : "");
           const res = li.querySelector(".result");
           res.className = "result";
-          res.replaceChildren(el("span", { className: "chip s" + String(r.status)[0] }, statusLabel(r)),
+          res.replaceChildren(...[el("span", { className: "chip s" + String(r.status)[0] }, statusLabel(r)),
             r.replayed ? el("span", { className: "badge replayed" }, "replayed") : null,
             problemName(r) ? el("code", {}, problemName(r)) : null,
             r.retryAfter ? el("span", { className: "muted" }, "Retry-After: " + r.retryAfter) : null,
             describe(r) ? el("span", { className: "desc" }, describe(r)) : null,
-            note ? el("span", { className: "note" }, note) : null);
+            r.ms >= 500 ? el("span", { className: "muted" }, `after ${(r.ms / 1000).toFixed(1)} s`) : null,
+            note ? el("span", { className: "note" }, note) : null,
+            r.problem && r.body && r.body.detail && !details.has(r.body.detail)
+              ? el("span", { className: "detail muted" }, r.body.detail) : null,
+          ].filter(Boolean));
+          if (r.problem && r.body) details.add(r.body.detail);
           li.scrollIntoView({ block: "nearest" });
         },
         text(t, cls = "") {
