@@ -14,6 +14,17 @@ const announce = (t) => { $("announce").textContent = t; };
 
 /* ---------- tables and counters, from a snapshot ---------- */
 
+// The tables show the newest SHORT rows until asked for all of them.
+const SHORT = 10;
+const showAll = { orders: false, keys: false };
+function more(name, total) {
+  const b = $(name + "-more");
+  b.hidden = total <= SHORT;
+  b.textContent = showAll[name] ? `Show the newest ${SHORT}` : `Show all ${total}`;
+  b.onclick = () => { showAll[name] = !showAll[name]; (name === "keys" ? renderKeys : renderOrders)(last[name]); };
+  return showAll[name] ? total : SHORT;
+}
+
 // "2026-11-26T04:10:57Z" → "04:10:57"; with date, "11-26 04:10:57".
 const hhmmss = (t) => (typeof t === "string" && t.length >= 19 ? t.slice(11, 19) : t ?? "");
 const mmddhh = (t) => (typeof t === "string" && t.length >= 19 ? t.slice(5, 10) + " " + t.slice(11, 19) : t ?? "");
@@ -39,9 +50,10 @@ function renderProducts(products) {
 
 function renderOrders(orders) {
   const tb = $("orders");
+  $("orders-more").hidden = true;
   if (!orders) { tb.replaceChildren(el("tr", {}, el("td", { colSpan: 6 }, "Could not load orders."))); return; }
   if (!orders.length) { tb.replaceChildren(el("tr", {}, el("td", { colSpan: 6 }, "No orders yet."))); return; }
-  tb.replaceChildren(...orders.slice(0, 50).map((o) => {
+  tb.replaceChildren(...orders.slice(0, more("orders", orders.length)).map((o) => {
     const pay = o.status === "pending"
       ? el("button", { type: "button", "aria-label": "Pay order " + o.id, onclick: () => fillPayment(o, true) }, "Pay…")
       : null;
@@ -65,11 +77,12 @@ const KEY_COLUMNS = [
 
 function renderKeys(keys) {
   const tb = $("keys");
+  $("keys-more").hidden = true;
   const cols = KEY_COLUMNS.filter(([, , , field]) => !field || (keys || []).some((k) => field in k));
-  $("keys-head").replaceChildren(el("tr", {}, ...cols.map(([h, , cls]) => el("th", { className: cls || "" }, h))));
+  $("keys-head").replaceChildren(el("tr", {}, ...cols.map(([h, , cls]) => el("th", { className: cls === "n" ? "n" : "" }, h))));
   if (!keys) { tb.replaceChildren(el("tr", {}, el("td", { colSpan: cols.length }, "Could not load keys."))); return; }
   if (!keys.length) { tb.replaceChildren(el("tr", {}, el("td", { colSpan: cols.length }, "No stored keys yet."))); return; }
-  tb.replaceChildren(...keys.slice(0, 100).map((k) => el("tr", { className: k.status === "processing" ? "processing" : "" },
+  tb.replaceChildren(...keys.slice(0, more("keys", keys.length)).map((k) => el("tr", { className: k.status === "processing" ? "processing" : "" },
     ...cols.map(([h, f, cls]) => td(h, f(k), { className: cls || "", title: h === "Fingerprint" ? k.fingerprint ?? "" : "" })))));
 }
 
