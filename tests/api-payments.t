@@ -62,8 +62,14 @@ is "$STATUS $(header Idempotent-Replayed)" "409 true" "... and that 409 is repla
 is "$(payments)" 1 "still one payment"
 
 # --- the second line of defence: the schema itself refuses a 2nd payment ---
-out=$(sqlite3 "$ONCESHOP_DB" "INSERT INTO payments (order_id, amount, currency, status, created_at) VALUES ($id, 9800, 'JPY', 'succeeded', 'x')" 2>&1)
-like "$out" 'UNIQUE constraint failed: payments.order_id' "payments.order_id is UNIQUE in the schema"
+insert_payment() { # insert_payment STATUS CHARGE-ID
+	sqlite3 "$ONCESHOP_DB" "INSERT INTO payments (order_id, amount, currency, card, status, provider_key, provider_charge_id, created_at, updated_at) VALUES ($id, 9800, 'JPY', 'tok_ok', '$1', 'k-$1-$RANDOM', $2, 'x', 'x')" 2>&1
+}
+like "$(insert_payment pending NULL)" 'UNIQUE constraint failed: payments.order_id' \
+	"a second pending payment for a paid order is refused by the schema"
+like "$(insert_payment succeeded "'ch_x'")" 'UNIQUE constraint failed: payments.order_id' \
+	"... and so is a second succeeded one"
+is "$(insert_payment failed NULL)" "" "... while a failed one may sit beside them (a declined card)"
 out=$(sqlite3 "$ONCESHOP_DB" "UPDATE products SET stock = -1 WHERE sku = 'POT-TETSU'" 2>&1)
 like "$out" 'CHECK constraint failed' "stock cannot go below zero in the schema"
 
