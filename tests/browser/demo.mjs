@@ -116,6 +116,41 @@ try {
   ok((await page.$("#pay-answers > .answer .advice button.newkey")) !== null, "... stored: the card offers a new key");
   ok(await inView("#pay-answers"), "... in view without scrolling");
 
+  // --- the payment lessons ---
+  // lessonSteps(ID): runs lesson ID to its conclusion; its steps' texts.
+  const lesson = async (id, then) => {
+    await page.click(`#lesson-${id} button.primary`);
+    await page.waitForSelector(`#lesson-${id} .conclusion`, { timeout: 60000 });
+    if (then) await then();
+    return page.$$eval(`#lesson-${id} .step`, (l) => l.map((s) => s.textContent.replace(/\s+/g, " ")));
+  };
+  const good = (id) => page.$eval(`#lesson-${id} .conclusion:last-child`, (e) => e.classList.contains("good"));
+
+  let st = await lesson("slow");
+  const i409 = st.findIndex((s) => /409 Conflict.*idempotency-key-in-progress/.test(s));
+  const last201 = st.findLastIndex((s) => /201 Created/.test(s) && /replayed/.test(s));
+  ok(i409 > 0, "the slow card: the 2nd click gets 409 idempotency-key-in-progress", ...st);
+  ok(last201 > i409, "... then the retry with the same key gets the 201, replayed", ...st);
+  ok(/1 charge: ch_\d+ ¥600 tok_slow/.test(st.at(-1)), "... and the provider's ledger shows one charge", ...st);
+  ok(await good("slow"), "... the lesson concludes as it should", await text("#lesson-slow .conclusion"));
+
+  st = await lesson("lost");
+  ok(/504 Gateway Timeout.*payment-provider-unavailable/.test(st[1]), "the lost answer: the shop answers 504", ...st);
+  ok(/201 Created/.test(st.at(-2)) && /1 charge: ch_\d+ ¥600 tok_lost/.test(st.at(-1)),
+    "... the retry with the same key gets 201, and the ledger beside it shows one charge", ...st);
+
+  st = await lesson("declined", async () => {
+    await page.click("#lesson-declined .conclusion button");
+    await page.waitForSelector("#lesson-declined .conclusion.good");
+  });
+  ok(/402 Payment Required.*payment-declined/.test(st[1]) && /402 Payment Required\s*replayed/.test(st[2]),
+    "declined: 402 payment-declined, replayed under the same key", ...st);
+  ok(/201 Created/.test(st[3]) && await good("declined"), "... and another card with a new key pays", ...st);
+
+  st = await lesson("completer");
+  ok(/504/.test(st[1]) && st.length === 3 && /pending.*succeeded$/.test(st[2]),
+    "nobody retries: GET /payments/{id} turns from pending to succeeded by itself", ...st);
+
   // --- screenshots and widths ---
   const [w1280, v1280] = await noOverflow();
   ok(w1280 === v1280, "at 1280 px the page is as wide as the window", `scrollWidth ${w1280}, innerWidth ${v1280}`);
