@@ -51,11 +51,17 @@ reply_failed(struct response *res)
 	    "is safe.");
 }
 
-/* Refuses a payment for an order that has one pending or succeeded. */
+/* Refuses a payment for an order that has one pending (payment pending,
+ * or -1 if which is not known) or succeeded (pending 0). */
 static void
 reply_taken(struct response *res, int64_t order_id, int64_t pending)
 {
-	if (pending == 0)
+	if (pending == -1)
+		http_problem(res, PROBLEM_PAYMENT_IN_PROGRESS, "Another payment "
+		    "of order %" PRId64 " is pending or has succeeded; "
+		    "GET /orders/%" PRId64 " shows it. This answer is stored "
+		    "under your key.", order_id, order_id);
+	else if (pending == 0)
 		http_problem(res, PROBLEM_ORDER_ALREADY_PAID, "Order %" PRId64
 		    " is already paid; it cannot be paid twice. GET /orders/%"
 		    PRId64 " shows its payment. This answer is stored under "

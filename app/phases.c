@@ -247,16 +247,18 @@ phases_run(struct writer *w, const struct route *r,
 	struct write_job	 job = { .run = phased_write, .arg = &j };
 	const struct phase	*p;
 	int64_t			 queued;
+	int			 rc;
 
 	j.run.state = calloc(1, r->phased->state_size);
 	if (j.run.state == NULL)
 		abort();
 	for (;;) {
 		queued = time_usec();
-		if (idem_write_or_reply(w, &job, res) == -1 || j.answered)
-			break;
+		rc = idem_write_or_reply(w, &job, res);
 		res->wait_us += time_usec() - queued;
 		res->group = job.group;
+		if (rc == -1 || j.answered)
+			break;
 		/* Committed at a recovery point, the lease ours: the
 		 * remote step runs with no transaction open. */
 		p = &r->phased->phases[j.next];
