@@ -70,7 +70,7 @@ const KEY_COLUMNS = [
   ["Key", (k) => k.key, "mono key"], ["Operation", (k) => k.operation], ["Status", (k) => k.status],
   ["Recovery point", (k) => k.recovery_point ?? "", "", "recovery_point"],
   ["Response", (k) => k.response_status ?? "", "n"],
-  ["Lease until", (k) => hhmmss(k.lease_until), "mono", "lease_until"],
+  ["Lease until", (k) => hhmmss(k.lease_until), "mono", "recovery_point"],
   ["Fingerprint", (k) => String(k.fingerprint ?? "").slice(0, 10) + (k.fingerprint ? "…" : ""), "mono", "fingerprint"],
   ["Created", (k) => mmddhh(k.created_at), "mono"], ["Expires", (k) => mmddhh(k.expires_at), "mono"],
 ];
