@@ -117,14 +117,14 @@ try {
   ok(await inView("#pay-answers"), "... in view without scrolling");
 
   // --- the payment lessons ---
-  // lessonSteps(ID): runs lesson ID to its conclusion; its steps' texts.
+  // lesson(ID, then): runs lesson ID (and then THEN) to its end; its steps' texts.
   const lesson = async (id, then) => {
     await page.click(`#lesson-${id} button.primary`);
-    await page.waitForSelector(`#lesson-${id} .conclusion`, { timeout: 60000 });
+    await page.waitForSelector(`#lesson-${id} .steps-box > .state`, { timeout: 60000 });
     if (then) await then();
     return page.$$eval(`#lesson-${id} .step`, (l) => l.map((s) => s.textContent.replace(/\s+/g, " ")));
   };
-  const good = (id) => page.$eval(`#lesson-${id} .conclusion:last-child`, (e) => e.classList.contains("good"));
+  const good = (id) => page.$$eval(`#lesson-${id} .conclusion`, (l) => l.at(-1).classList.contains("good"));
 
   let st = await lesson("slow");
   const i409 = st.findIndex((s) => /409 Conflict.*idempotency-key-in-progress/.test(s));
@@ -133,6 +133,9 @@ try {
   ok(last201 > i409, "... then the retry with the same key gets the 201, replayed", ...st);
   ok(/1 charge: ch_\d+ ¥600 tok_slow/.test(st.at(-1)), "... and the provider's ledger shows one charge", ...st);
   ok(await good("slow"), "... the lesson concludes as it should", await text("#lesson-slow .conclusion"));
+  const lessonState = await text("#lesson-slow .steps-box > .state");
+  const m = lessonState.match(/orders (\d+) → (\d+)/);
+  ok(m && Number(m[2]) === Number(m[1]) + 1, "... and its counters before and after show one more order", `got: ${lessonState}`);
 
   st = await lesson("lost");
   ok(/504 Gateway Timeout.*payment-provider-unavailable/.test(st[1]), "the lost answer: the shop answers 504", ...st);

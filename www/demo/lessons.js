@@ -5,7 +5,7 @@
 // card, and shows its requests as numbered steps.
 
 import { $, el, api, sleep, newKey, problemName, PAYSIM_SECRET } from "./api.js";
-import { steps } from "./ui.js";
+import { steps, stateLine } from "./ui.js";
 
 let ctx = null;                  // {refresh, fillPayment} from main.js
 
@@ -66,6 +66,7 @@ function lesson(id, run) {
     button.disabled = true;
     box.classList.add("running");
     const S = steps(out);
+    const before = await ctx.refresh();
     try {
       await run(S, out);
     } catch (e) {
@@ -73,7 +74,8 @@ function lesson(id, run) {
     } finally {
       button.disabled = false;
       box.classList.remove("running");
-      await ctx.refresh();
+      const after = await ctx.refresh();
+      out.append(el("p", { className: "state muted" }, "before → after: ", ...stateLine(before, after, ["BISCUIT-SEMBEI"])));
     }
   };
 }
