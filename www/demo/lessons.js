@@ -59,6 +59,12 @@ async function ledger(S, reference) {
   return n;
 }
 
+// showState(S, out, after): the counters before the lesson and AFTER, last in OUT.
+function showState(S, out, after) {
+  out.querySelector(":scope > .state")?.remove();
+  out.append(el("p", { className: "state muted" }, "before → after: ", ...stateLine(S.before, after, ["BISCUIT-SEMBEI"])));
+}
+
 // lesson(id, run): the button of lesson ID runs run(S), S being its steps.
 function lesson(id, run) {
   const box = $(id), button = box.querySelector("button.primary"), out = box.querySelector(".steps-box");
@@ -66,7 +72,7 @@ function lesson(id, run) {
     button.disabled = true;
     box.classList.add("running");
     const S = steps(out);
-    const before = await ctx.refresh();
+    S.before = await ctx.refresh();
     try {
       await run(S, out);
     } catch (e) {
@@ -74,8 +80,7 @@ function lesson(id, run) {
     } finally {
       button.disabled = false;
       box.classList.remove("running");
-      const after = await ctx.refresh();
-      out.append(el("p", { className: "state muted" }, "before → after: ", ...stateLine(before, after, ["BISCUIT-SEMBEI"])));
+      showState(S, out, await ctx.refresh());
     }
   };
 }
@@ -125,7 +130,7 @@ async function declined(S, out) {
     again.remove();
     S.conclude(r.ok ? "A new card is a new request, so it had a new key: paid."
       : "Not the usual course: look at the steps above.", r.ok ? "good" : "bad");
-    await ctx.refresh();
+    showState(S, out, await ctx.refresh());
   };
   S.conclude(["The decline is stored under that key. ", again]);
 }
