@@ -236,3 +236,26 @@ clean-fuzz:
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# Browser tests (tests/browser.t): Debian's chromium, driven by
+# puppeteer-core (tests/package.json), which downloads no browser of its
+# own. `npm ci` installs the locked packages into tests/node_modules when
+# it is missing or older than the lockfile. npm is checked for, not
+# installed: it comes with Node.js (NodeSource's nodejs package includes
+# it), and Debian's own npm package would conflict with that nodejs.
+BROWSER_PACKAGES = chromium
+
+.PHONY: deps-browser
+
+deps-browser:
+	$(call install,$(BROWSER_PACKAGES),chromium)
+	@command -v npm >/dev/null || { \
+		echo "npm is missing: install Node.js 18 or later with npm, e.g."; \
+		echo "  NodeSource's nodejs package, which includes npm"; \
+		exit 1; }
+
+tests/node_modules/.package-lock.json: tests/package-lock.json tests/package.json | deps-browser
+	cd tests && npm ci --no-audit --no-fund
+	@touch $@
+
+test asan tsan: deps-browser tests/node_modules/.package-lock.json
