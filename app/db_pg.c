@@ -1,7 +1,7 @@
 /* db_pg.c — the PostgreSQL engine behind db.h (db_engine.h), over libpq:
- * one connection per thread, every named statement prepared on the server
- * when the connection opens (its "?" become "$1", "$2", ... unless stmts.c
- * gives PostgreSQL a text of its own), schema versions in the table
+ * one connection per thread, each named statement prepared on the server
+ * when it first runs (its "?" become "$1", "$2", ... unless stmts.c gives
+ * PostgreSQL a text of its own), schema versions in the table
  * schema_version. Rows arrive whole, as text; bytea is unescaped. */
 #include <assert.h>
 #include <stdio.h>
@@ -136,17 +136,18 @@ dollar_params(const char *sql, int *n)
 	return b.data;
 }
 
-/* Prepares the statements of schema (and those of every schema) on the
- * server. Returns 0 or -1. */
-static int
-prepare_all(struct db *db)
+/* Readies the statements of the connection's schema (and of every
+ * schema): their texts with $n. Each is prepared on the server when it
+ * first runs (prepare): preparing takes the locks the statement will
+ * need, so preparing them all up front would wait behind any lock. */
+static void
+ready_all(struct db *db)
 {
 	struct pg_db	*p = PDB(db);
 	struct pg_stmt	*s;
-	PGresult	*res;
-	int		 i, rc = 0;
+	int		 i;
 
-	for (i = 0; i < STMT__MAX && rc == 0; i++) {
+	for (i = 0; i < STMT__MAX; i++) {
 		s = &p->stmts[i];
 		s->base.db = db;
 		s->prepared = 0;
@@ -154,20 +155,28 @@ prepare_all(struct db *db)
 		    (stmt_defs[i].schema != SCHEMA_COMMON &&
 		    stmt_defs[i].schema != p->schema))
 			continue;
-		free(p->texts[i]);
-		p->texts[i] = dollar_params(stmt_defs[i].pg ? stmt_defs[i].pg :
-		    stmt_defs[i].sql, &s->nparams);
+		if (p->texts[i] == NULL)
+			p->texts[i] = dollar_params(stmt_defs[i].pg ?
+			    stmt_defs[i].pg : stmt_defs[i].sql, &s->nparams);
 		assert(s->nparams <= PARAMS_MAX);
 		s->sql = p->texts[i];
 		snprintf(s->name, sizeof(s->name), "s%d", i);
-		res = PQprepare(p->conn, s->name, s->sql, 0, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			rc_of(db, res, s->sql);
-			rc = -1;
-		} else
-			s->prepared = 1;
-		PQclear(res);
 	}
+}
+
+/* Prepares s on the server. Returns DB_DONE or the error. */
+static enum db_rc
+prepare(struct pg_stmt *s)
+{
+	PGresult	*res;
+	enum db_rc	 rc = DB_DONE;
+
+	res = PQprepare(PDB(s->base.db)->conn, s->name, s->sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = rc_of(s->base.db, res, s->sql);
+	else
+		s->prepared = 1;
+	PQclear(res);
 	return rc;
 }
 
@@ -239,8 +248,8 @@ pg_open(const struct db_config *c, enum db_mode mode)
 		    ": run init first" : ": a newer build made it");
 		goto fail;
 	}
-	if (prepare_all(db) == 0)
-		return db;
+	ready_all(db);
+	return db;
 fail:
 	pg_close(db);
 	return NULL;
@@ -280,10 +289,9 @@ pg_stmt(struct db *db, enum stmt_id id)
 	 * statements it had prepared. */
 	if (PQstatus(PDB(db)->conn) == CONNECTION_BAD) {
 		PQreset(PDB(db)->conn);
-		if (PQstatus(PDB(db)->conn) == CONNECTION_OK)
-			prepare_all(db);
+		ready_all(db);
 	}
-	assert(s->prepared || PQstatus(PDB(db)->conn) != CONNECTION_OK);
+	assert(s->sql != NULL);	/* a statement of another schema */
 	pg_reset(&s->base);
 	memset(s->values, 0, sizeof(s->values));
 	memset(s->lengths, 0, sizeof(s->lengths));
@@ -322,10 +330,11 @@ pg_step(struct stmt *st)
 	struct pg_stmt	*s = PST(st);
 	struct pg_db	*p = PDB(st->db);
 	ExecStatusType	 status;
+	enum db_rc	 rc;
 
 	if (s->res == NULL) {
-		if (!s->prepared)
-			return st->db->error = DB_ERROR;
+		if (!s->prepared && (rc = prepare(s)) != DB_DONE)
+			return rc;
 		s->res = PQexecPrepared(p->conn, s->name, s->nparams,
 		    s->values, s->lengths, s->formats, 0);
 		status = PQresultStatus(s->res);

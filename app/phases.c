@@ -210,6 +210,20 @@ phased_write(struct db *db, void *arg)
 			j->answered = 1;
 			if (res->status >= 500 || db_tx_lost(db))
 				return -1;
+			/* A refusal in the claiming job: its writes are
+			 * undone (on PostgreSQL a failed statement, such as
+			 * the UNIQUE index saying no, leaves the rest of
+			 * the transaction unusable until then), the claim is
+			 * made again and the refusal stored, as for a
+			 * single-phase operation. */
+			if (j->entry == ENTRY_CLAIM && res->status >= 400 &&
+			    (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE ||
+			    enter(db, j, now_text, until) != 1)) {
+				if (res->status < 500)
+					reply_failed(res, "The key could not "
+					    "be claimed again");
+				return -1;
+			}
 			if (idem_store(db, j->key_id, res, now, "finished") ==
 			    -1) {
 				reply_failed(res, "The answer could not be "

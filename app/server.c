@@ -149,8 +149,8 @@ housekeep(const struct server_config *c, struct db *db)
 }
 
 /* The maintenance thread: every complete_ms, the completer resumes the
- * processing keys whose lease ran out (phases.h); on PostgreSQL it also
- * sweeps expired keys (every second when the completer is off). */
+ * processing keys whose lease ran out (phases.h); on PostgreSQL, where no
+ * writer thread does it, it also sweeps expired keys every second. */
 static void *
 maintenance_thread(void *arg)
 {
@@ -158,17 +158,21 @@ maintenance_thread(void *arg)
 	const struct server_config	*c = s->config;
 	struct db			*db = NULL;
 	struct writer			*w = NULL;
+	int64_t				 next_complete = 0;
 	long				 finished;
-	int				 rc;
+	int				 rc, tick_ms = 1000;
 
+	if (c->complete_ms > 0 && c->complete_ms < tick_ms)
+		tick_ms = c->complete_ms;
 	for (;;) {
-		sleep_ms(c->complete_ms > 0 ? c->complete_ms : 1000);
+		sleep_ms(tick_ms);
 		if (db == NULL && (db = thread_db(s, &w)) == NULL)
 			continue;
 		rc = 0;
-		if (c->complete_ms > 0 && phases_complete(c->api, db, w, 100,
-		    &finished) == -1)
-			rc = -1;
+		if (c->complete_ms > 0 && time_usec() >= next_complete) {
+			next_complete = time_usec() + c->complete_ms * 1000LL;
+			rc = phases_complete(c->api, db, w, 100, &finished);
+		}
 		if (rc == 0 && db_shared(&c->db) && c->housekeeping != NULL)
 			rc = housekeep(c, db);
 		if (rc == -1) {

@@ -106,7 +106,7 @@ is "$STATUS $(header Idempotent-Replayed) $(header Location)" "201  /payments/$P
 	"after Retry-After, the retry takes the lease over and resumes: 201, payment $P ($tries retries)"
 is "$(payment_facts "$o" crash-retry)" "charges=1 payments=succeeded order=paid key=completed/finished" \
 	"... still one charge; the payment succeeded, the order is paid, the key completed"
-like "$(sql "SELECT updated_at >= '$lease' FROM payments WHERE id = $P")" '^1$' \
+like "$(sql "SELECT count(*) FROM payments WHERE id = $P AND updated_at >= '$lease'")" '^1$' \
 	"... and not before the lease ($lease) ran out"
 first=$BODY
 pay crash-retry "$o"
@@ -167,7 +167,7 @@ is "$STATUS $(json .status 2>/dev/null)" "200 succeeded" \
 is "$(payment_facts "$o" crash-alone) $(key_col crash-alone response_status)" \
 	"charges=1 payments=succeeded order=paid key=completed/finished 201" \
 	"... one charge; the order is paid, the key completed with 201"
-like "$(sql "SELECT updated_at >= '$lease' FROM payments WHERE id = $P")" '^1$' \
+like "$(sql "SELECT count(*) FROM payments WHERE id = $P AND updated_at >= '$lease'")" '^1$' \
 	"... not before the lease ($lease) ran out"
 like "$(grep -c 'key=crash-alone outcome=resumed .*status=201' "$TMP/error.log")" '^[1-9]' \
 	"... the server log shows the completer resuming it"
