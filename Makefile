@@ -226,3 +226,22 @@ clean-fuzz:
 
 clean:
 	rm -rf build build-asan build-tsan
+
+# ---- npm packages for the tests ------------------------------------------
+# tests/package.json, pinned by tests/package-lock.json, installed into
+# tests/node_modules/ (git-ignored): @redocly/cli for tests/openapi.t.
+# Again only when the lockfile changes. node and npm come from NodeSource's
+# packages, not Debian's npm package.
+.PHONY: npm-deps
+npm-deps: tests/node_modules/.package-lock.json
+
+tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+	@command -v npm >/dev/null || { \
+		echo "npm is missing. Install Node.js 20 or later with its npm from"; \
+		echo "  https://github.com/nodesource/distributions"; \
+		echo "(not Debian's npm package), then run make again."; \
+		exit 1; }
+	cd tests && npm ci --no-audit --no-fund
+	@touch $@
+
+test asan tsan: npm-deps
