@@ -245,3 +245,27 @@ tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.jso
 	@touch $@
 
 test asan tsan: npm-deps
+
+# ---- make install -----------------------------------------------------------
+# The two programs to $(PREFIX)/bin; the migrations, www/ and the deployment
+# examples (schema/examples/: lighttpd with mod_fastcgi; systemd socket +
+# nginx) to $(PREFIX)/share/onceshop, with @PREFIX@ in the examples made
+# the real prefix. `onceshop init` then needs
+# ONCESHOP_SCHEMA=$(PREFIX)/share/onceshop/schema.
+PREFIX	?= /usr/local
+DESTDIR	?=
+SHARE	 = $(DESTDIR)$(PREFIX)/share/onceshop
+.PHONY: install
+install: build/onceshop build/paysim
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/schema/paysim $(SHARE)/examples
+	install -m 755 build/onceshop build/paysim $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 schema/*.sql $(SHARE)/schema/
+	install -m 644 schema/paysim/*.sql $(SHARE)/schema/paysim/
+	rm -rf $(SHARE)/www
+	cp -R www $(SHARE)/www
+	chmod -R u=rwX,go=rX $(SHARE)/www
+	for f in schema/examples/*; do \
+		sed 's|@PREFIX@|$(PREFIX)|g' $$f >$(SHARE)/examples/$${f##*/} && \
+		chmod 644 $(SHARE)/examples/$${f##*/} || exit 1; \
+	done
+	@echo "installed in $(DESTDIR)$(PREFIX); deployment examples in $(PREFIX)/share/onceshop/examples"
