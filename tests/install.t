@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make install into a DESTDIR: the programs, the migrations, www/ and the
+# deployment examples land where the README says; the installed programs
+# run and create their databases from the installed schema; and the
+# installed lighttpd example, included from a bare lighttpd config, serves
+# the shop and its static files.
+. "$(dirname "$0")/lib.sh"
+
+DEST=$TMP/dest
+if ! make -s -C "$ROOT" install DESTDIR="$DEST" PREFIX=/usr >"$TMP/install.log" 2>&1; then
+	echo "Bail out! make install failed:"
+	sed 's/^/# /' "$TMP/install.log"
+	exit 1
+fi
+pass "make install DESTDIR=... PREFIX=/usr"
+
+SHARE=$DEST/usr/share/onceshop
+for f in bin/onceshop bin/paysim; do
+	is "$([ -x "$DEST/usr/$f" ] && echo executable)" executable "/usr/$f is installed"
+done
+for f in schema/001-init.sql schema/demo.sql schema/paysim/001-init.sql \
+	www/index.html www/openapi.json www/errors/problem-404.html \
+	www/problems/out-of-stock.html examples/lighttpd-onceshop.conf \
+	examples/onceshop.socket examples/onceshop.service examples/nginx-onceshop.conf; do
+	is "$([ -f "$SHARE/$f" ] && echo file)" file "/usr/share/onceshop/$f is installed"
+done
+is "$(ls "$SHARE/schema" | grep -c examples)" 0 "the examples are not among the migrations"
+is "$(grep -l '@PREFIX@' "$SHARE"/examples/* | wc -l)" 0 "the examples name the real prefix ..."
+is "$(grep -c '^ExecStart=/usr/bin/onceshop$' "$SHARE/examples/onceshop.service")" 1 "... /usr/bin/onceshop"
+
+is "$("$DEST/usr/bin/onceshop" --version)" "$("$ROOT/build/onceshop" --version)" \
+	"the installed onceshop runs: --version"
+is "$("$DEST/usr/bin/paysim" --version)" "$("$ROOT/build/paysim" --version)" "... and paysim"
+
+# The databases, from the installed migrations only.
+# The names the lighttpd example gives them (lib.sh set these too).
+export ONCESHOP_DB=$TMP/onceshop.db PAYSIM_DB=$TMP/paysim.db
+export ONCESHOP_SCHEMA=$SHARE/schema PAYSIM_SCHEMA=$SHARE/schema/paysim
+(cd / && "$DEST/usr/bin/onceshop" init --demo >"$TMP/init.log" 2>&1)
+is "$? $(sqlite3 "$ONCESHOP_DB" 'PRAGMA user_version')" "0 1" \
+	"onceshop init --demo with ONCESHOP_SCHEMA=/usr/share/onceshop/schema"
+(cd / && "$DEST/usr/bin/paysim" init >>"$TMP/init.log" 2>&1)
+is "$? $(sqlite3 "$PAYSIM_DB" 'PRAGMA user_version')" "0 1" "paysim init with its installed schema"
+
+# The lighttpd example, as a site of an otherwise bare lighttpd: its paths
+# moved into DEST, its databases and sockets into TMP, its port free.
+for try in 1 2 3 4 5; do
+	port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
+done
+sed -e "s|\"/usr/|\"$DEST/usr/|" -e "s|\"/var/lib/onceshop\"|\"$TMP\"|" \
+	-e "s|\"/run/lighttpd\"|\"$TMP\"|" -e "s|127\.0\.0\.1:8080|127.0.0.1:$port|" \
+	"$SHARE/examples/lighttpd-onceshop.conf" >"$TMP/site.conf"
+cat >"$TMP/lighttpd.conf" <<EOF
+server.bind          = "127.0.0.1"
+server.port          = $((port == PORT_HI ? port - 1 : port + 1))
+server.document-root = "$TMP"
+server.errorlog      = "$TMP/error.log"
+mimetype.assign      = ( ".html" => "text/html; charset=utf-8", ".json" => "application/json" )
+include "$TMP/site.conf"
+EOF
+is "$(lighttpd -tt -f "$TMP/lighttpd.conf" 2>&1)" "" "lighttpd accepts the installed example (lighttpd -tt)"
+
+lighttpd -D -f "$TMP/lighttpd.conf" 2>>"$TMP/error.log" &
+SERVER_PID=$!
+BASE=http://127.0.0.1:$port
+for _ in $(seq 50); do
+	curl -sf -o /dev/null "$BASE/health" && break
+	sleep 0.1
+done
+req GET /health
+is "$STATUS $(json .status)" "200 ok" "through it: GET /health"
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: install-1' \
+	-d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}'
+is "$STATUS $(header Location)" "201 /orders/1" "... POST /orders"
+req GET /paysim/health
+is "$STATUS $(json .status)" "200 ok" "... GET /paysim/health, by paysim"
+req GET /openapi.json
+is "$STATUS $(header Content-Type)" "200 application/json" "... the OpenAPI document"
+req GET /problems/out-of-stock
+is "$STATUS $(header Content-Type)" "200 text/html; charset=utf-8" "... a problem page"
+req GET /favicon.ico
+problem 404 not-found "... and lighttpd's own 404, as problem+json"
+
+done_testing
