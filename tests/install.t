@@ -3,7 +3,8 @@
 # deployment examples land where the README says; the installed programs
 # run and create their databases from the installed schema; and the
 # installed lighttpd example, included from a bare lighttpd config, serves
-# the shop and its static files.
+# the shop and its static files; the systemd units parse, and onceshop
+# serves on a socket handed to it (spawn-fcgi), as under systemd.
 . "$(dirname "$0")/lib.sh"
 
 DEST=$TMP/dest
@@ -81,5 +82,41 @@ req GET /problems/out-of-stock
 is "$STATUS $(header Content-Type)" "200 text/html; charset=utf-8" "... a problem page"
 req GET /favicon.ico
 problem 404 not-found "... and lighttpd's own 404, as problem+json"
+stop_server
+
+# The systemd example: the units parse (systemd-analyze verify says nothing).
+if command -v systemd-analyze >/dev/null; then
+	mkdir "$TMP/units"
+	sed "s|/usr/|$DEST/usr/|g" "$SHARE/examples/onceshop.service" >"$TMP/units/onceshop.service"
+	cp "$SHARE/examples/onceshop.socket" "$TMP/units/"
+	is "$(timeout 20 systemd-analyze verify "$TMP/units/onceshop.socket" \
+		"$TMP/units/onceshop.service" 2>&1)" "" "systemd-analyze verify onceshop.socket onceshop.service"
+fi
+
+# What that service does, without systemd: onceshop started by someone else
+# with the listening socket as its stdin (spawn-fcgi -n, as systemd's
+# StandardInput=socket), and a web server that only connects to it.
+if command -v spawn-fcgi >/dev/null; then
+	spawn-fcgi -n -s "$TMP/ext.sock" -- "$DEST/usr/bin/onceshop" 2>>"$TMP/error.log" &
+	FCGI_PID=$!
+	trap 'kill "$FCGI_PID" 2>/dev/null; wait "$FCGI_PID" 2>/dev/null; stop_server; rm -rf "$TMP"' EXIT
+	cat >"$TMP/ext.conf" <<EOF
+server.modules       = ( "mod_fastcgi" )
+server.bind          = "127.0.0.1"
+server.port          = $port
+server.document-root = "$SHARE/www"
+server.errorlog      = "$TMP/error.log"
+fastcgi.server       = ( "/" => (( "socket" => "$TMP/ext.sock", "check-local" => "disable",
+	"fix-root-scriptname" => "enable" )) )
+EOF
+	lighttpd -D -f "$TMP/ext.conf" 2>>"$TMP/error.log" &
+	SERVER_PID=$!
+	for _ in $(seq 50); do
+		curl -sf -o /dev/null "$BASE/health" && break
+		sleep 0.1
+	done
+	req GET /orders/1 -H "$ALICE"
+	is "$STATUS $(json .id)" "200 1" "onceshop on a socket it was handed (spawn-fcgi): GET /orders/1"
+fi
 
 done_testing
