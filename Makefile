@@ -9,6 +9,12 @@ ONCESHOP_IDEMPOTENCY_TTL ?=
 ONCESHOP_BUSY_TIMEOUT_MS ?=
 ONCESHOP_SYNC	?=
 export ONCESHOP_DB ONCESHOP_IDEMPOTENCY_TTL ONCESHOP_BUSY_TIMEOUT_MS ONCESHOP_SYNC
+# The payment provider: empty means paysim, served by the same lighttpd.
+ONCESHOP_PROVIDER_URL ?=
+ONCESHOP_PROVIDER_SECRET ?=
+ONCESHOP_PROVIDER_TIMEOUT_MS ?=
+ONCESHOP_COMPLETER_MS ?=
+export ONCESHOP_PROVIDER_TIMEOUT_MS ONCESHOP_COMPLETER_MS
 # paysim, the payment-provider simulator lighttpd serves under /paysim/.
 PAYSIM_DB	?= $(CURDIR)/paysim.db
 PAYSIM_SECRET	?=
@@ -18,8 +24,8 @@ PAYSIM_THREADS	?=
 export PAYSIM_DB PAYSIM_SECRET PAYSIM_SLOW_MS PAYSIM_LOST_MS PAYSIM_THREADS
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev curl sqlite3 jq perl wrk valgrind fiu-utils
-LIBS_PC	 = fcgi sqlite3 json-c libcrypto
+	   libjson-c-dev libssl-dev libcurl4-openssl-dev curl sqlite3 jq perl wrk valgrind fiu-utils
+LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl
 
 CC	?= cc
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -115,6 +121,8 @@ run: build/onceshop build/paysim
 	@echo "Ctrl-C stops it."
 	@echo
 	@ONCESHOP_PORT=$(PORT) ONCESHOP_BIN=$(CURDIR)/build/onceshop \
+		ONCESHOP_PROVIDER_URL=$(or $(ONCESHOP_PROVIDER_URL),http://127.0.0.1:$(PORT)/paysim) \
+		ONCESHOP_PROVIDER_SECRET=$(or $(ONCESHOP_PROVIDER_SECRET),$(PAYSIM_SECRET)) \
 		PAYSIM_BIN=$(CURDIR)/build/paysim \
 		ONCESHOP_SOCKET=/tmp/onceshop-$(PORT).sock ONCESHOP_LOG=/dev/stderr \
 		exec lighttpd -D -f lighttpd.conf
@@ -158,10 +166,12 @@ build/hello: bench/hello.c | deps
 	@mkdir -p build
 	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
 
-# A fresh demo database (stop `make run` first).
-reset: build/onceshop
+# Fresh demo databases, the shop's and paysim's (stop `make run` first).
+reset: build/onceshop build/paysim
 	rm -f $(ONCESHOP_DB) $(ONCESHOP_DB)-wal $(ONCESHOP_DB)-shm
+	rm -f $(PAYSIM_DB) $(PAYSIM_DB)-wal $(PAYSIM_DB)-shm
 	build/onceshop init --demo
+	build/paysim init
 
 sweep: build/onceshop
 	build/onceshop sweep

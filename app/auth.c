@@ -4,7 +4,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/rand.h>
 
 #include "auth.h"
 
@@ -96,12 +95,7 @@ fail:
 int
 auth_user_add(struct db *db, const char *name, char token[65])
 {
-	unsigned char	 raw[32];
-	size_t		 i;
-
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
+	if (random_hex(token, 32) == -1)
 		return -1;
-	for (i = 0; i < sizeof(raw); i++)
-		snprintf(token + 2 * i, 3, "%02x", raw[i]);
 	return auth_token_add(db, name, token, 0);
 }

@@ -275,8 +275,13 @@ validate_object(struct json_object *v, const struct field *fields,
 		snprintf(sub, sizeof(sub), "%.100s%s%.20s", path,
 		    *path ? "." : "", f->name);
 		if (!json_object_object_get_ex(v, f->name, &member)) {
-			buf_printf(why, "%s is missing", sub);
-			return -1;
+			if (f->def == NULL) {
+				buf_printf(why, "%s is missing", sub);
+				return -1;
+			}
+			assert(strlen(f->def) < f->size);
+			memcpy(out + f->offset, f->def, strlen(f->def) + 1);
+			continue;
 		}
 		if (validate_value(member, f, out + f->offset, sub, why) == -1)
 			return -1;

@@ -22,8 +22,8 @@ enum field_type {
 };
 
 /* One declared member of a JSON object and where its value goes in the
- * route's typed struct. Every declared member is required; a table ends
- * with F_END. Declare them with the F_ macros below. */
+ * route's typed struct. Every declared member is required, except a string
+ * declared with a default (F_STRING_OR); a table ends with F_END. Declare them with the F_ macros below. */
 struct field {
 	const char		*name;
 	enum field_type		 type;
@@ -34,6 +34,8 @@ struct field {
 	size_t			 count_offset;	/* FIELD_ARRAY: the size_t count */
 	const struct field	*items;		/* FIELD_ARRAY: each element's */
 	const char		*unique;	/* FIELD_ARRAY: must not repeat */
+	const char		*def;		/* FIELD_STRING: the value when
+						 * absent; NULL: required */
 };
 
 #define F_MEMBER(T, m)	(((T *)0)->m)
@@ -43,6 +45,9 @@ struct field {
 #define F_STRING(T, m, lo, hi) { .name = #m, .type = FIELD_STRING, \
 	.min = (lo), .max = (hi), .offset = offsetof(T, m), \
 	.size = sizeof(F_MEMBER(T, m)) }
+#define F_STRING_OR(T, m, lo, hi, dflt) { .name = #m, \
+	.type = FIELD_STRING, .min = (lo), .max = (hi), \
+	.offset = offsetof(T, m), .size = sizeof(F_MEMBER(T, m)), .def = (dflt) }
 #define F_ARRAY(T, m, count, lo, hi, fields, uniq) { .name = #m, \
 	.type = FIELD_ARRAY, .min = (lo), .max = (hi), \
 	.offset = offsetof(T, m), .size = sizeof(F_MEMBER(T, m)[0]), \

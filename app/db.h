@@ -14,8 +14,8 @@
 
 /* The schema versions this build knows: the highest NNN-*.sql of onceshop's
  * schema/ and of paysim's schema/paysim/. */
-#define DB_SCHEMA_VERSION	1
-#define DB_PAYSIM_VERSION	1
+#define DB_SCHEMA_VERSION	2
+#define DB_PAYSIM_VERSION	2
 
 /* What a statement step, an exec or a transaction statement returns. */
 enum db_rc {

@@ -11,11 +11,12 @@ handler_fn	 products_list;		/* products.c */
 handler_fn	 orders_create;		/* orders.c */
 handler_fn	 orders_list;
 handler_fn	 orders_get;
-handler_fn	 payments_confirm;	/* payments.c */
+handler_fn	 payments_get;		/* payments.c */
 handler_fn	 keys_list;		/* keys.c */
 
 extern const struct body_type order_body;	/* orders.c */
 extern const struct body_type payment_body;	/* payments.c */
+extern const struct phased payment_phases;
 
 /* paysim's, in charges.c (health_get serves it too) */
 handler_fn	 charges_create;

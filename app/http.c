@@ -44,6 +44,7 @@ reason_phrase(int status)
 	case 507: return "Insufficient Storage";
 	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
 	default:  return "Unknown";
 	}
 }
@@ -85,13 +86,9 @@ read_body(struct request *req, size_t n, FCGX_Stream *in)
 	return got == n ? 0 : -1;
 }
 
-int
-http_read(struct request *req, char **envp, FCGX_Stream *in)
+void
+http_request_start(struct request *req)
 {
-	const char	*method, *uri, *len;
-	char		*end;
-	unsigned long	 n = 0;
-
 	static unsigned long	 seq;
 
 	memset(req, 0, sizeof(*req));
@@ -100,6 +97,16 @@ http_read(struct request *req, char **envp, FCGX_Stream *in)
 	time_rfc3339(req->now, req->now_text);
 	snprintf(req->id, sizeof(req->id), "%ld-%lu", (long)getpid(),
 	    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+}
+
+int
+http_read(struct request *req, char **envp, FCGX_Stream *in)
+{
+	const char	*method, *uri, *len;
+	char		*end;
+	unsigned long	 n = 0;
+
+	http_request_start(req);
 	method = FCGX_GetParam("REQUEST_METHOD", envp);
 	if (method == NULL)
 		method = "GET";
@@ -310,17 +317,19 @@ http_json(struct response *res, int status, struct json_object *obj)
 	reply(res, status, "application/json", obj);
 }
 
-void
-http_problem(struct response *res, enum problem p, const char *fmt, ...)
+/* Sets res to problem p with the given status (0: p's own), the detail
+ * made of fmt and ap, and the members of ext (may be NULL; released). */
+static void
+problem(struct response *res, enum problem p, int status,
+    struct json_object *ext, const char *fmt, va_list ap)
 {
 	struct json_object	*obj = json_object_new_object();
 	struct buf		 detail = { 0 };
 	char			 type[64], raw[1024];
-	va_list			 ap;
 
-	va_start(ap, fmt);
+	if (status == 0)
+		status = problem_types[p].status;
 	vsnprintf(raw, sizeof(raw), fmt, ap);
-	va_end(ap);
 	/* The detail may quote the request (a path, a key): keep it valid
 	 * UTF-8, and whole characters where it was cut short. */
 	buf_utf8(&detail, raw, strlen(raw));
@@ -331,11 +340,37 @@ http_problem(struct response *res, enum problem p, const char *fmt, ...)
 	json_object_object_add(obj, "type", json_object_new_string(type));
 	json_object_object_add(obj, "title",
 	    json_object_new_string(problem_types[p].title));
-	json_object_object_add(obj, "status",
-	    json_object_new_int(problem_types[p].status));
+	json_object_object_add(obj, "status", json_object_new_int(status));
 	json_object_object_add(obj, "detail",
 	    json_object_new_string(detail.data));
+	if (ext != NULL) {
+		json_object_object_foreach(ext, name, value)
+			json_object_object_add(obj, name,
+			    json_object_get(value));
+		json_object_put(ext);
+	}
 	buf_free(&detail);
-	reply(res, problem_types[p].status, "application/problem+json", obj);
+	reply(res, status, "application/problem+json", obj);
 	res->problem = problem_types[p].name;
+}
+
+void
+http_problem(struct response *res, enum problem p, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	problem(res, p, 0, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+http_problem_ext(struct response *res, enum problem p, int status,
+    struct json_object *ext, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	problem(res, p, status, ext, fmt, ap);
+	va_end(ap);
 }

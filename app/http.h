@@ -57,6 +57,7 @@ struct response {
 	const char	*operation;
 	const char	*outcome;	/* new, replayed, mismatch, rejected, ... */
 	int		 stored;	/* the answer was stored under the key */
+	const char	*phase;		/* the recovery point reached (phases.h) */
 	const char	*problem;	/* the problem type's name, if any */
 	char		 key[256];	/* the parsed Idempotency-Key */
 	int64_t		 wait_us;	/* time spent queued for the writer */
@@ -67,6 +68,10 @@ struct response {
 	 * the stored answer, so a replay is not held. */
 	int		 delay_ms;
 };
+
+/* Starts req's context: zeroes it, reads the clock once and numbers it.
+ * http_read does it first; the completer, for a request of its own. */
+void	 http_request_start(struct request *);
 
 /* Reads the request from the CGI/FastCGI environment envp and, when in is
  * NULL, stdin (plain CGI); reads the clock once and numbers the request.
@@ -91,6 +96,13 @@ void	 http_json(struct response *, int status, struct json_object *obj);
  * and what the client can do. Replaces anything res held. */
 void	 http_problem(struct response *, enum problem p, const char *fmt, ...)
 	     __attribute__((format(printf, 3, 4)));
+
+/* The same with another status than p's own (0: p's own; a problem type
+ * such as payment-provider-unavailable covers 502, 503 and 504) and the
+ * extension members of ext (RFC 9457, section 3.2; NULL: none; released). */
+void	 http_problem_ext(struct response *, enum problem p, int status,
+	     struct json_object *ext, const char *fmt, ...)
+	     __attribute__((format(printf, 5, 6)));
 
 /* Returns the query parameter name as an integer in [min, max], def when
  * it is absent, or -1 when it is not such an integer. */

@@ -20,6 +20,7 @@
 #include "handlers.h"
 #include "idempotency.h"
 #include "log.h"
+#include "phases.h"
 
 /* Expired keys deleted per transaction: a few milliseconds of work, so a
  * request queued behind a sweep barely notices (see idem_housekeeping). */
@@ -35,6 +36,12 @@ idem_configure(long ttl_seconds, int busy_timeout_ms)
 	busy_ms = busy_timeout_ms;
 }
 
+int
+idem_busy_ms(void)
+{
+	return busy_ms;
+}
+
 /* Returns 1 for "application/json", with or without parameters. */
 static int
 is_json(const char *type)
@@ -45,18 +52,39 @@ is_json(const char *type)
 	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
+/* Answers a processing key: 409 for as long as its lease lasts. */
+static void
+reply_in_progress(struct response *res, const char *lease_until, time_t now)
+{
+	time_t	 until;
+	long	 wait = 1;
+
+	if (time_parse_rfc3339(lease_until, &until) == 0 && until - now > 1)
+		wait = (long)(until - now);
+	res->outcome = "in-progress";
+	http_problem(res, PROBLEM_KEY_IN_PROGRESS, "The first request with "
+	    "Idempotency-Key \"%s\" has not finished. Retry the same request "
+	    "after Retry-After seconds to get its answer.", res->key);
+	http_header(res, "Retry-After", "%ld", wait);
+}
+
 /* Answers from the stored row in st (columns of STMT_KEY_SELECT). Returns
  * 1 when res holds the answer; 0 when the row has expired (the key is new
- * again). */
+ * again); 2 when it is a processing key whose lease has run out (its id in
+ * *resume_id: the caller may take it over). */
 static int
 answer_stored(struct stmt *st, const struct request *req, const char *fp,
-    struct response *res)
+    int64_t *resume_id, struct response *res)
 {
+	const char	*lease = col_text(st, 7);	/* "": none */
 	const void	*body;
 	size_t		 len;
+	int		 completed = strcmp(col_text(st, 1), "completed") == 0;
 
-	if (strcmp(col_text(st, 5), req->now_text) <= 0)
+	if (completed && strcmp(col_text(st, 5), req->now_text) <= 0) {
+		res->outcome = "new-expired";
 		return 0;
+	}
 	if (strcmp(col_text(st, 0), fp) != 0) {
 		res->outcome = "mismatch";
 		http_problem(res, PROBLEM_KEY_REUSED, "Idempotency-Key \"%s\" "
@@ -65,13 +93,14 @@ answer_stored(struct stmt *st, const struct request *req, const char *fp,
 		    "key. Nothing was written.", res->key);
 		return 1;
 	}
-	if (strcmp(col_text(st, 1), "completed") != 0) {
-		res->outcome = "in-progress";
-		http_problem(res, PROBLEM_KEY_IN_PROGRESS, "The first request "
-		    "with Idempotency-Key \"%s\" has not finished. Retry the "
-		    "same request after Retry-After seconds to get its answer.",
-		    res->key);
-		http_header(res, "Retry-After", "1");
+	if (!completed) {
+		/* No lease: a single-phase claim, which is never seen
+		 * committed. */
+		if (*lease != '\0' && strcmp(lease, req->now_text) <= 0) {
+			*resume_id = col_int(st, 6);
+			return 2;
+		}
+		reply_in_progress(res, lease, req->now);
 		return 1;
 	}
 	res->outcome = "replayed";
@@ -85,11 +114,9 @@ answer_stored(struct stmt *st, const struct request *req, const char *fp,
 	return 1;
 }
 
-/* Looks the key up. Returns 1 if res holds the answer, 0 if the key is new
- * (or expired), -1 on a database error (DB_BUSY: -2). */
-static int
-lookup(struct db *db, const struct request *req, const char *op,
-    const char *fp, struct response *res)
+int
+idem_lookup(struct db *db, const struct request *req, const char *op,
+    const char *fp, int64_t *resume_id, struct response *res)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_SELECT);
 	enum db_rc	 rc;
@@ -99,18 +126,16 @@ lookup(struct db *db, const struct request *req, const char *op,
 	stmt_text(st, 2, op);
 	stmt_text(st, 3, res->key);
 	if ((rc = stmt_step(st)) == DB_ROW)
-		found = answer_stored(st, req, fp, res);
+		found = answer_stored(st, req, fp, resume_id, res);
 	else
 		found = rc == DB_DONE ? 0 : rc == DB_BUSY ? -2 : -1;
 	stmt_reset(st);
 	return found;
 }
 
-/* Claims the key: inserts a 'processing' row, or takes over an expired
- * one. Returns the row id, 0 if a live row holds the key, -1 on error. */
-static int64_t
-claim(struct db *db, const struct request *req, const char *op,
-    const char *fp, const char *key)
+int64_t
+idem_claim(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key, const struct idem_lease *lease)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_CLAIM);
 	char		 expires[21];
@@ -124,6 +149,10 @@ claim(struct db *db, const struct request *req, const char *op,
 	stmt_text(st, 4, fp);
 	stmt_text(st, 5, req->now_text);
 	stmt_text(st, 6, expires);
+	stmt_text(st, 7, lease ? lease->point : NULL);
+	stmt_blob(st, 8, lease ? req->body : NULL, lease ? req->body_len : 0);
+	stmt_text(st, 9, lease ? lease->owner : NULL);
+	stmt_text(st, 10, lease ? lease->until : NULL);
 	if ((rc = stmt_step(st)) == DB_ROW)
 		id = col_int(st, 0);
 	else if (rc == DB_DONE)
@@ -132,16 +161,20 @@ claim(struct db *db, const struct request *req, const char *op,
 	return id;
 }
 
-/* Stores the handler's response in row id. Returns 0 or -1. */
-static int
-store(struct db *db, int64_t id, const struct response *res)
+int
+idem_store(struct db *db, int64_t id, const struct response *res,
+    time_t now, const char *point)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_STORE);
+	char		 expires[21];
 
+	time_rfc3339(now + ttl, expires);
 	stmt_int(st, 1, res->status);
 	stmt_text(st, 2, res->headers.len ? res->headers.data : "");
 	stmt_blob(st, 3, res->body.data, res->body.len);
-	stmt_int(st, 4, id);
+	stmt_text(st, 4, expires);
+	stmt_text(st, 5, point);
+	stmt_int(st, 6, id);
 	return stmt_exec(st) == DB_DONE ? 0 : -1;
 }
 
@@ -170,13 +203,15 @@ idem_write(struct db *db, void *arg)
 {
 	struct idem_job		*j = arg;
 	struct response		*res = j->res;
-	int64_t			 id;
+	int64_t			 id, resume_id;
 
-	if ((id = claim(db, j->req, j->route->operation, j->fp, res->key)) ==
-	    0) {
+
+	if ((id = idem_claim(db, j->req, j->route->operation, j->fp, res->key,
+	    NULL)) == 0) {
 		/* A live row: a duplicate committed it first, or wrote it
 		 * earlier in this group. Answer from it. */
-		if (lookup(db, j->req, j->route->operation, j->fp, res) != 1) {
+		if (idem_lookup(db, j->req, j->route->operation, j->fp,
+		    &resume_id, res) != 1) {
 			reply_failed(res);
 			return -1;
 		}
@@ -191,17 +226,16 @@ idem_write(struct db *db, void *arg)
 	 * is made again and the answer stored. */
 	if (res->status >= 400 && res->status < 500 && !db_tx_lost(db) &&
 	    (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE ||
-	    (id = claim(db, j->req, j->route->operation, j->fp,
-	    res->key)) <= 0))
+	    (id = idem_claim(db, j->req, j->route->operation, j->fp,
+	    res->key, NULL)) <= 0))
 		res->status = 500;
 	if (res->status < 200 || res->status >= 500 || db_tx_lost(db) ||
-	    store(db, id, res) == -1) {
+	    idem_store(db, id, res, j->req->now, NULL) == -1) {
 		if (res->status < 500)
 			reply_failed(res);
 		res->outcome = "failed";
 		return -1;
 	}
-	res->outcome = "new";
 	res->stored = 1;
 	return 0;
 }
@@ -327,7 +361,8 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	struct idem_job		 j = { r, req, NULL, res };
 	struct write_job	 job = { .run = idem_write, .arg = &j };
 	char			 fp[65];
-	int64_t			 queued;
+	const char		*fresh;
+	int64_t			 queued, resume_id = 0;
 
 	res->operation = r->operation;
 	res->outcome = "rejected";
@@ -340,10 +375,11 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	j.fp = fp;
 
 	/* A stored key needs no writer: answer it from a plain read. */
-	switch (lookup(db, req, r->operation, fp, res)) {
+	switch (idem_lookup(db, req, r->operation, fp, &resume_id, res)) {
 	case 1:
 		return;
 	case 0:
+	case 2:		/* a processing key to resume */
 		break;
 	case -2:
 		reply_busy(res);
@@ -354,10 +390,17 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	}
 
 	db_tx(db, STMT_ROLLBACK);	/* no read snapshot held while waiting */
+	fresh = resume_id ? "resumed" : strcmp(res->outcome, "new-expired") ==
+	    0 ? res->outcome : "new";
 	if (r->before_claim != NULL) {
 		res->outcome = "not-stored";	/* unless its own write fails */
 		if (r->before_claim(db, w, req, res) == -1)
 			return;
+	}
+	res->outcome = fresh;
+	if (r->phased != NULL) {
+		phases_run(w, r, req, fp, resume_id, res);
+		return;
 	}
 	queued = time_usec();
 	writer_submit(w, &job, busy_ms);

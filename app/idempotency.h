@@ -49,6 +49,38 @@ void	 idem_run(struct db *db, struct writer *w, const struct route *r,
 int	 idem_write_or_reply(struct writer *, struct write_job *,
 	     struct response *);
 
+/* What a multi-phase operation's claim holds besides the key (phases.h):
+ * its first recovery point and its lease. */
+struct idem_lease {
+	const char	*point;
+	const char	*owner;		/* who runs the phases: a request id */
+	const char	*until;		/* RFC 3339 */
+};
+
+/* The parts of the rules phases.c builds on. */
+
+/* Looks the key up (in res->key) and answers a stored one: replay, 422,
+ * or 409 while a lease lasts. Returns 1 if res holds the answer; 0 if the
+ * key is new (or expired); 2 if it is processing with its lease run out
+ * (its row in *resume_id); -1 on a database error, -2 if it was busy. */
+int	 idem_lookup(struct db *, const struct request *, const char *op,
+	     const char *fp, int64_t *resume_id, struct response *);
+
+/* Claims key, inside the writer's transaction: inserts a processing row
+ * (with lease, for a multi-phase operation; else NULL), or takes over an
+ * expired completed one. Returns its id, 0 if a live row holds the key,
+ * or -1 on error. */
+int64_t	 idem_claim(struct db *, const struct request *, const char *op,
+	     const char *fp, const char *key, const struct idem_lease *);
+
+/* Stores res as the answer of key row id, completed at point (NULL for a
+ * single-phase operation), expiring a TTL after now. Returns 0 or -1. */
+int	 idem_store(struct db *, int64_t id, const struct response *,
+	     time_t now, const char *point);
+
+/* How long a request waits for the writer (idem_configure). */
+int	 idem_busy_ms(void);
+
 /* The writer's housekeeping (writer.h): deletes one small batch of expired
  * keys. Returns 1 if there may be more, 0 if not, -1 on error. */
 int	 idem_housekeeping(struct db *, time_t now);

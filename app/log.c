@@ -112,6 +112,8 @@ log_request(const struct request *req, const struct response *res)
 		field(&b, "key", res->key[0] ? res->key : "-");
 		field(&b, "outcome", res->outcome);
 		field(&b, "stored", res->stored ? "yes" : "no");
+		if (res->phase != NULL)
+			field(&b, "phase", res->phase);
 		if (res->group != 0)
 			buf_printf(&b, " group=%lld wait_us=%lld",
 			    (long long)res->group, (long long)res->wait_us);

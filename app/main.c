@@ -1,5 +1,5 @@
 /* main.c — the onceshop binary: its configuration, its subcommands (init,
- * user add, sweep, problems, --version) and, with no arguments, serving
+ * user add, sweep, complete, problems, --version) and, with no arguments, serving
  * (server.c). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +12,8 @@
 #include "http.h"
 #include "log.h"
 #include "idempotency.h"
+#include "phases.h"
+#include "provider.h"
 #include "router.h"
 #include "server.h"
 
@@ -19,6 +21,12 @@
  * the usual concurrency (see README, "Worker model"); 64 measured slower
  * here than 16 to 32 (more threads, colder caches). */
 #define THREADS_DEFAULT	32
+/* A lease outlasts the provider's timeout by this much: time for the
+ * writer to record what the provider said. */
+#define LEASE_MARGIN_S	2
+/* The completer looks for stalled payments this often (README, "When the
+ * side effect is somewhere else"), unless ONCESHOP_COMPLETER_MS says. */
+#define COMPLETER_MS	2000
 
 struct config {
 	const char	*db_path;
@@ -26,8 +34,10 @@ struct config {
 	long		 ttl;
 	long		 busy_ms;
 	long		 threads;
+	long		 completer_ms;
 	int		 sync_full;
 	int		 log_gets;
+	struct provider_config provider;
 };
 
 /* Reads the ONCESHOP_* environment. Returns 0, or -1 after saying which
@@ -50,6 +60,26 @@ config_read(struct config *c)
 	c->sync_full = sync == NULL || *sync == '\0' ||
 	    strcmp(sync, "full") == 0;
 	c->log_gets = env_long("ONCESHOP_LOG_GETS", 1, 0, 1);
+	c->completer_ms = env_long("ONCESHOP_COMPLETER_MS", COMPLETER_MS, 0,
+	    60000);
+	if (c->completer_ms == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_COMPLETER_MS must be 0 "
+		    "(off) to 60000\n");
+		return -1;
+	}
+	c->provider.url = getenv("ONCESHOP_PROVIDER_URL");
+	if (c->provider.url == NULL || *c->provider.url == '\0')
+		c->provider.url = "http://127.0.0.1:8080/paysim";
+	c->provider.secret = getenv("ONCESHOP_PROVIDER_SECRET");
+	if (c->provider.secret == NULL || *c->provider.secret == '\0')
+		c->provider.secret = "paysim-secret";
+	c->provider.timeout_ms = env_long("ONCESHOP_PROVIDER_TIMEOUT_MS",
+	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000);
+	if (c->provider.timeout_ms == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_TIMEOUT_MS must be "
+		    "100 to 600000\n");
+		return -1;
+	}
 	if (c->ttl == -1) {
 		fprintf(stderr, "onceshop: ONCESHOP_IDEMPOTENCY_TTL must be "
 		    "seconds, 1 or more\n");
@@ -75,15 +105,48 @@ config_read(struct config *c)
 	return 0;
 }
 
+/* Sets up what serving and the completer share. Returns 0 or -1. */
+static int
+configure(const struct config *c)
+{
+	idem_configure(c->ttl, (int)c->busy_ms);
+	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
+	    LEASE_MARGIN_S);
+	log_configure(c->log_gets);
+	return provider_configure(&c->provider);
+}
+
 static int
 serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, SCHEMA_SHOP, c->sync_full,
-	    (int)c->busy_ms }, &shop_api, c->threads, idem_housekeeping };
+	    (int)c->busy_ms }, &shop_api, c->threads, idem_housekeeping,
+	    (int)c->completer_ms };
 
-	idem_configure(c->ttl, (int)c->busy_ms);
-	log_configure(c->log_gets);
+	if (configure(c) == -1)
+		return 1;
 	return server_run(&sc);
+}
+
+/* onceshop complete: resumes every processing key whose lease ran out.
+ * Returns 0, or -1 if the keys could not be read. */
+static int
+complete(struct db *db)
+{
+	struct writer	*w = writer_inline(db);
+	long		 n, finished, resumed = 0, done = 0;
+
+	do {
+		if ((n = phases_complete(&shop_api, db, w, 100,
+		    &finished)) == -1)
+			break;
+		resumed += n;
+		done += finished;
+	} while (n > 0 && finished > 0);
+	writer_stop(w);
+	printf("resumed %ld processing keys: %ld completed, %ld still "
+	    "processing\n", resumed, done, resumed - done);
+	return n == -1 ? -1 : 0;
 }
 
 /* Returns 1 if name is 1 to 63 of [a-z0-9_.-]. */
@@ -104,6 +167,7 @@ usage(void)
 	    "       onceshop init [--demo]   create or migrate the database\n"
 	    "       onceshop user add NAME   add a user, print a new token\n"
 	    "       onceshop sweep           delete expired idempotency keys\n"
+	    "       onceshop complete        finish payments whose request stopped\n"
 	    "       onceshop problems        list the problem types (name, status, title)\n"
 	    "       onceshop --version\n");
 	return 2;
@@ -114,7 +178,7 @@ main(int argc, char *argv[])
 {
 	struct config	 c;
 	struct db_config dc;
-	struct db	*db;
+	struct db	*db = NULL;
 	char		 token[65];
 	long		 n;
 	int		 rc = 1;
@@ -159,6 +223,10 @@ main(int argc, char *argv[])
 			printf("deleted %ld expired idempotency keys\n", n);
 			rc = 0;
 		}
+	} else if (argc == 2 && strcmp(argv[1], "complete") == 0) {
+		if (configure(&c) == 0 && (db = db_open(&dc, DB_SERVE)) &&
+		    complete(db) == 0)
+			rc = 0;
 	} else
 		return usage();
 	db_close(db);

@@ -28,11 +28,13 @@
 /* Paths as lighttpd passes them: the whole path, /paysim/ included (its
  * own FastCGI pool, mounted at "/" under a $HTTP["url"] condition). */
 static const struct route routes[] = {
-	{ METHOD_GET,  "/paysim/health",	health_get, 1, NULL, NULL, NULL },
-	{ METHOD_GET,  "/paysim/v1/charges",	charges_list, 0, NULL, NULL,
-	    NULL },
-	{ METHOD_POST, "/paysim/v1/charges",	charges_create, 0,
-	    "create-charge", &charge_body, charges_before_claim },
+	{ .method = METHOD_GET, .path = "/paysim/health", .handler = health_get,
+	    .public = 1 },
+	{ .method = METHOD_GET, .path = "/paysim/v1/charges",
+	    .handler = charges_list },
+	{ .method = METHOD_POST, .path = "/paysim/v1/charges",
+	    .handler = charges_create, .operation = "create-charge",
+	    .body = &charge_body, .before_claim = charges_before_claim },
 };
 
 static const struct api paysim_api = {
@@ -103,7 +105,7 @@ static int
 serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, SCHEMA_PAYSIM, 1, BUSY_MS },
-	    &paysim_api, c->threads, idem_housekeeping };
+	    &paysim_api, c->threads, idem_housekeeping, 0 };
 
 	idem_configure(IDEM_TTL_DEFAULT, BUSY_MS);
 	charges_configure((int)c->slow_ms, (int)c->lost_ms);

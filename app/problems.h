@@ -35,6 +35,12 @@
 	    "Amount or currency differ from the order's total") \
 	X(ORDER_ALREADY_PAID, "order-already-paid", 409, \
 	    "The order is already paid") \
+	X(PAYMENT_IN_PROGRESS, "payment-in-progress", 409, \
+	    "Another payment for this order is in progress") \
+	X(PAYMENT_DECLINED, "payment-declined", 402, \
+	    "The payment was declined") \
+	X(PROVIDER_UNAVAILABLE, "payment-provider-unavailable", 502, \
+	    "The payment provider could not be reached") \
 	/* paysim's: */ \
 	X(CARD_DECLINED, "card-declined", 402, "The card was declined") \
 	X(SERVICE_BUSY, "service-busy", 503, "The service is busy; retry shortly") \

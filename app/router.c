@@ -9,16 +9,23 @@
 #include "idempotency.h"
 #include "router.h"
 
+/* A POST with an operation is idempotent: keys are scoped to it. */
 static const struct route routes[] = {
-	{ METHOD_GET,  "/health",		health_get, 1, NULL, NULL, NULL },
-	{ METHOD_GET,  "/products",		products_list, 1, NULL, NULL, NULL },
-	{ METHOD_GET,  "/orders",		orders_list, 0, NULL, NULL, NULL },
-	{ METHOD_POST, "/orders",		orders_create, 0,
-	    "create-order", &order_body, NULL },
-	{ METHOD_GET,  "/orders/{id}",		orders_get, 0, NULL, NULL, NULL },
-	{ METHOD_POST, "/payments/confirm",	payments_confirm, 0,
-	    "confirm-payment", &payment_body, NULL },
-	{ METHOD_GET,  "/idempotency-keys",	keys_list, 0, NULL, NULL, NULL },
+	{ .method = METHOD_GET, .path = "/health", .handler = health_get,
+	    .public = 1 },
+	{ .method = METHOD_GET, .path = "/products", .handler = products_list,
+	    .public = 1 },
+	{ .method = METHOD_GET, .path = "/orders", .handler = orders_list },
+	{ .method = METHOD_POST, .path = "/orders", .handler = orders_create,
+	    .operation = "create-order", .body = &order_body },
+	{ .method = METHOD_GET, .path = "/orders/{id}", .handler = orders_get },
+	{ .method = METHOD_POST, .path = "/payments/confirm",
+	    .operation = "confirm-payment", .body = &payment_body,
+	    .phased = &payment_phases },
+	{ .method = METHOD_GET, .path = "/payments/{id}",
+	    .handler = payments_get },
+	{ .method = METHOD_GET, .path = "/idempotency-keys",
+	    .handler = keys_list },
 };
 
 const struct api shop_api = { routes, sizeof(routes) / sizeof(routes[0]),

@@ -6,6 +6,7 @@
 #include "body.h"
 #include "db.h"
 #include "http.h"
+#include "phases.h"
 #include "writer.h"
 
 /* A handler runs inside a transaction it does not open or commit: a read
@@ -33,6 +34,9 @@ struct route {
 	const char		*operation;	/* set: an idempotent POST, keys scoped to it */
 	const struct body_type	*body;		/* the POST body's fields and struct */
 	before_claim_fn		*before_claim;	/* NULL, or see above */
+	const struct phased	*phased;	/* NULL, or its phases, run
+						 * instead of handler
+						 * (phases.h) */
 };
 
 /* A program's API: its route table, and what its 401s say. */

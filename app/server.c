@@ -12,6 +12,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "phases.h"
 #include "server.h"
 
 extern char	**environ;
@@ -98,6 +99,29 @@ request_thread(void *arg)
 	return NULL;
 }
 
+/* The completer's thread: every complete_ms, resumes the processing keys
+ * whose lease ran out (phases.h), on a read connection of its own. */
+static void *
+completer_thread(void *arg)
+{
+	struct server			*s = arg;
+	const struct server_config	*c = s->config;
+	struct db			*db = NULL;
+	long				 finished;
+
+	for (;;) {
+		sleep_ms(c->complete_ms);
+		if (db == NULL)
+			db = db_open(&c->db, DB_READ);
+		if (db != NULL && phases_complete(c->api, db, s->writer,
+		    100, &finished) == -1) {
+			db_close(db);	/* opened again next time */
+			db = NULL;
+		}
+	}
+	return NULL;
+}
+
 int
 server_run(const struct server_config *c)
 {
@@ -145,6 +169,11 @@ server_run(const struct server_config *c)
 			log_error("cannot start request thread %ld", i);
 			return 1;
 		}
+	if (c->complete_ms > 0 && (pthread_create(&thread, NULL,
+	    completer_thread, &s) != 0 || pthread_detach(thread) != 0)) {
+		log_error("cannot start the completer");
+		return 1;
+	}
 	sigwait(&stop, &sig);
 	/* Let the group being written finish; requests still in flight are
 	 * cut off, as in a crash, and their clients retry with their keys. */

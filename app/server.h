@@ -14,6 +14,8 @@ struct server_config {
 	const struct api	*api;
 	long			 threads;	/* request threads */
 	housekeeping_fn		*housekeeping;	/* the writer's, or NULL */
+	int			 complete_ms;	/* run the completer this often
+						 * (phases.h); 0: never */
 };
 
 /* Serves until a stop signal (SIGTERM, SIGINT, SIGHUP, SIGUSR1), or one

@@ -7,6 +7,11 @@
 #define SHOP(sql)	{ SCHEMA_SHOP, sql }
 #define PAYSIM(sql)	{ SCHEMA_PAYSIM, sql }
 
+/* A payment as GET /payments/{id} shows it; the provider's ledger lists
+ * its charges under provider_reference. */
+#define PAYMENT_COLUMNS	"id, order_id, amount, currency, card, status, " \
+	"provider_charge_id, 'payment-' || id AS provider_reference, created_at"
+
 /* A charge as paysim shows it, in its answer and in its ledger. */
 #define CHARGE_COLUMNS	"'ch_' || id AS id, status, amount, currency, card, " \
 	"reference, created_at"
@@ -32,33 +37,65 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 
 	[STMT_KEY_SELECT] =
 	    COMMON("SELECT fingerprint, status, response_status, response_headers, "
-	    "response_body, expires_at FROM idempotency_keys "
+	    "response_body, expires_at, id, lease_until FROM idempotency_keys "
 	    "WHERE user_id = ? AND operation = ? AND idem_key = ?"),
-	/* Insert first; take over an expired row in place; a live row is
-	 * left alone and returns nothing. */
+	/* Insert first; take over an expired completed row in place; a
+	 * live row, or any that is still processing, is left alone and
+	 * returns nothing. recovery_point, request and the lease are NULL
+	 * for a single-phase operation. */
 	[STMT_KEY_CLAIM] =
 	    COMMON("INSERT INTO idempotency_keys (user_id, operation, idem_key, "
-	    "fingerprint, status, created_at, expires_at) "
-	    "VALUES (?, ?, ?, ?, 'processing', ?, ?) "
+	    "fingerprint, status, created_at, expires_at, recovery_point, "
+	    "request, lease_owner, lease_until) "
+	    "VALUES (?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?) "
 	    "ON CONFLICT (user_id, operation, idem_key) DO UPDATE SET "
 	    "fingerprint = excluded.fingerprint, status = 'processing', "
 	    "response_status = NULL, response_headers = NULL, "
 	    "response_body = NULL, created_at = excluded.created_at, "
-	    "expires_at = excluded.expires_at "
-	    "WHERE idempotency_keys.expires_at <= excluded.created_at "
+	    "expires_at = excluded.expires_at, "
+	    "recovery_point = excluded.recovery_point, resource_id = NULL, "
+	    "request = excluded.request, lease_owner = excluded.lease_owner, "
+	    "lease_until = excluded.lease_until "
+	    "WHERE idempotency_keys.status = 'completed' "
+	    "AND idempotency_keys.expires_at <= excluded.created_at "
 	    "RETURNING id"),
+	/* Completed: kept until expires_at; the lease and the request go. */
 	[STMT_KEY_STORE] =
 	    COMMON("UPDATE idempotency_keys SET status = 'completed', "
-	    "response_status = ?, response_headers = ?, response_body = ? "
-	    "WHERE id = ?"),
+	    "response_status = ?, response_headers = ?, response_body = ?, "
+	    "expires_at = ?, recovery_point = ?, request = NULL, "
+	    "lease_owner = NULL, lease_until = NULL WHERE id = ?"),
 	[STMT_KEYS_SWEEP] =
 	    COMMON("DELETE FROM idempotency_keys WHERE id IN "
 	    "(SELECT id FROM idempotency_keys WHERE expires_at <= ? "
-	    "ORDER BY expires_at LIMIT ?)"),
+	    "AND status = 'completed' ORDER BY expires_at LIMIT ?)"),
 	[STMT_KEYS_LIST] =
-	    COMMON("SELECT idem_key AS key, operation, status, response_status, "
-	    "fingerprint, created_at, expires_at FROM idempotency_keys "
+	    COMMON("SELECT idem_key AS key, operation, status, recovery_point, "
+	    "lease_until, response_status, fingerprint, created_at, expires_at "
+	    "FROM idempotency_keys "
 	    "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"),
+
+	/* A processing key whose lease ran out (or was released) becomes
+	 * the caller's; nothing if someone else got it first. */
+	[STMT_KEY_TAKE_OVER] =
+	    COMMON("UPDATE idempotency_keys SET lease_owner = ?, lease_until = ? "
+	    "WHERE id = ? AND status = 'processing' AND lease_until <= ? "
+	    "RETURNING recovery_point, resource_id"),
+	/* Moves the recovery point, only for the lease's holder. */
+	[STMT_KEY_ADVANCE] =
+	    COMMON("UPDATE idempotency_keys SET recovery_point = ?, "
+	    "resource_id = ?, lease_until = ? "
+	    "WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
+	/* Gives the lease up now: a retry may resume at once. */
+	[STMT_KEY_RELEASE] =
+	    COMMON("UPDATE idempotency_keys SET lease_owner = NULL, "
+	    "lease_until = ? WHERE id = ? AND lease_owner = ?"),
+	/* What the completer resumes: processing keys nobody holds. */
+	[STMT_KEYS_STALLED] =
+	    COMMON("SELECT id, user_id, operation, idem_key, request "
+	    "FROM idempotency_keys WHERE lease_until IS NOT NULL "
+	    "AND lease_until <= ? AND status = 'processing' "
+	    "ORDER BY lease_until LIMIT ?"),
 
 	[STMT_HEALTH] = COMMON("SELECT count(*) FROM users"),
 	[STMT_PRODUCTS_LIST] =
@@ -78,8 +115,8 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "unit_price) VALUES (?, ?, ?, ?, ?)"),
 	[STMT_ORDER_SELECT] =
 	    SHOP("SELECT o.id, o.status, o.currency, o.total, o.created_at, "
-	    "o.paid_at, p.id AS payment_id FROM orders o "
-	    "LEFT JOIN payments p ON p.order_id = o.id "
+	    "o.paid_at, (SELECT p.id FROM payments p WHERE p.order_id = o.id "
+	    "AND p.status != 'failed') AS payment_id FROM orders o "
 	    "WHERE o.id = ? AND o.user_id = ?"),
 	[STMT_ORDER_ITEMS] =
 	    SHOP("SELECT sku, name, quantity, unit_price, "
@@ -88,14 +125,29 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_ORDERS_OF_USER] =
 	    SHOP("SELECT id FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?"),
 
+	/* The order, and its payment in progress if there is one. */
 	[STMT_ORDER_FOR_PAYMENT] =
-	    SHOP("SELECT status = 'paid', total, currency FROM orders "
-	    "WHERE id = ? AND user_id = ?"),
+	    SHOP("SELECT o.status = 'paid', o.total, o.currency, "
+	    "(SELECT p.id FROM payments p WHERE p.order_id = o.id "
+	    "AND p.status = 'pending') FROM orders o "
+	    "WHERE o.id = ? AND o.user_id = ?"),
 	[STMT_PAYMENT_INSERT] =
-	    SHOP("INSERT INTO payments (order_id, amount, currency, status, "
-	    "created_at) VALUES (?, ?, ?, 'succeeded', ?) RETURNING id"),
+	    SHOP("INSERT INTO payments (order_id, amount, currency, card, "
+	    "status, provider_key, created_at, updated_at) "
+	    "VALUES (?, ?, ?, ?, 'pending', ?, ?, ?) RETURNING id"),
+	[STMT_PAYMENT_LOAD] =
+	    SHOP("SELECT order_id, amount, currency, card, provider_key, status "
+	    "FROM payments WHERE id = ?"),
+	/* A pending payment's outcome; nothing if it was settled already. */
+	[STMT_PAYMENT_SETTLE] =
+	    SHOP("UPDATE payments SET status = ?, provider_charge_id = ?, "
+	    "updated_at = ? WHERE id = ? AND status = 'pending' "
+	    "RETURNING " PAYMENT_COLUMNS),
 	[STMT_ORDER_MARK_PAID] =
 	    SHOP("UPDATE orders SET status = 'paid', paid_at = ? WHERE id = ?"),
+	[STMT_PAYMENT_OF_USER] =
+	    SHOP("SELECT " PAYMENT_COLUMNS " FROM payments WHERE id = ? "
+	    "AND order_id IN (SELECT id FROM orders WHERE user_id = ?)"),
 
 	[STMT_CHARGE_INSERT] =
 	    PAYSIM("INSERT INTO charges (amount, currency, card, reference, "

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "util.h"
 
@@ -174,6 +175,20 @@ time_rfc3339(time_t t, char out[21])
 	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+int
+time_parse_rfc3339(const char *s, time_t *t)
+{
+	struct tm	 tm;
+	const char	*end;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || (end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	*t = timegm(&tm);
+	return 0;
+}
+
 int64_t
 time_usec(void)
 {
@@ -226,4 +241,21 @@ sha256_hex(const void *p, size_t n, char out[65])
 		out[2 * i + 1] = hex[md[i] & 0xf];
 	}
 	out[64] = '\0';
+}
+
+int
+random_hex(char *out, size_t nbytes)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 raw[64];
+	size_t			 i;
+
+	if (nbytes > sizeof(raw) || RAND_bytes(raw, (int)nbytes) != 1)
+		return -1;
+	for (i = 0; i < nbytes; i++) {
+		out[2 * i] = hex[raw[i] >> 4];
+		out[2 * i + 1] = hex[raw[i] & 0xf];
+	}
+	out[2 * nbytes] = '\0';
+	return 0;
 }

@@ -32,6 +32,9 @@ void	 buf_free(struct buf *);
 /* Writes t as RFC 3339 UTC ("2026-11-23T18:29:12Z") into out[21]. */
 void	 time_rfc3339(time_t t, char out[21]);
 
+/* Reads what time_rfc3339 writes. Returns 0, or -1 if s is not that. */
+int	 time_parse_rfc3339(const char *s, time_t *t);
+
 /* Current time in microseconds, for logging durations. */
 int64_t	 time_usec(void);
 
@@ -49,5 +52,9 @@ void	 buf_utf8(struct buf *out, const char *s, size_t n);
 
 /* Writes the SHA-256 of the n bytes at p as 64 hex digits and a NUL. */
 void	 sha256_hex(const void *p, size_t n, char out[65]);
+
+/* Writes nbytes (at most 64) random bytes from OpenSSL's generator as
+ * 2 * nbytes hex digits and a NUL. Returns 0, or -1 if it failed. */
+int	 random_hex(char *out, size_t nbytes);
 
 #endif

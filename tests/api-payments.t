@@ -29,7 +29,10 @@ for b in '{"order_id":0,"amount":9800,"currency":"JPY"}' \
 	"{\"order_id\":$id,\"amount\":9800}" \
 	"{\"order_id\":\"$id\",\"amount\":9800,\"currency\":\"JPY\"}" \
 	"{\"order_id\":$id,\"amount\":9800.0,\"currency\":\"JPY\"}" \
-	"{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\",\"tip\":100}"; do
+	"{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\",\"tip\":100}" \
+	"{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\",\"card\":\"\"}" \
+	"{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\",\"card\":null}" \
+	"{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\",\"card\":\"$(printf 'x%.0s' {1..33})\"}"; do
 	pay p-bad "$b"
 	problem 400 invalid-body "a malformed payment (${b:0:40}) is 400"
 done
@@ -41,8 +44,27 @@ pay p-1 "{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\"}"
 is "$STATUS" 201 "the right amount is 201"
 is "$(json '"\(.order_id) \(.amount) \(.currency) \(.status)"')" "$id 9800 JPY succeeded" \
 	"... body: order_id, amount, currency, status succeeded"
-like "$(json .id) $(json .created_at)" '^[0-9]+ [0-9T:Z-]{20}$' "... with an id and created_at"
-paid_body=$BODY
+pid=$(json .id) charge=$(json .provider_charge_id) paid_body=$BODY
+is "$(header Location)" "/payments/$pid" "... Location: /payments/{id}"
+is "$(json '"\(.card) \(.provider_reference)"')" "tok_ok payment-$pid" \
+	"... the card defaults to tok_ok; the provider knows it as payment-<id>"
+like "$(json .provider_charge_id)" '^ch_[0-9]+$' "... with the provider's charge id"
+ledger "payment-$pid"
+is "$(json '.charges | length') $(json '.charges[0].id') $(json '.charges[0].amount')" \
+	"1 $charge 9800" "the provider's ledger shows that one charge, of 9800"
+req GET "/payments/$pid" -H "$ALICE"
+is "$STATUS $(json .status) $(json .order_id)" "200 succeeded $id" "GET /payments/{id} shows it"
+req GET "/payments/$pid" -H "$BOB"
+problem 404 not-found "... and bob cannot see alice's payment"
+req GET /payments/999999 -H "$ALICE"
+problem 404 not-found "... nor anyone a payment that does not exist"
+req GET /idempotency-keys -H "$ALICE"
+is "$(json '.idempotency_keys[] | select(.key == "p-1") | "\(.status) \(.recovery_point) \(.response_status)"')" \
+	"completed finished 201" "GET /idempotency-keys: the key is completed, its recovery point finished"
+like "$(grep 'key=p-1 ' "$TMP/error.log" | head -1)" 'outcome=new stored=yes phase=finished .*status=201' \
+	"the log line says the phase the payment reached"
+req POST "/payments/$pid" -H "$ALICE" -H "$JSON" -d "{}"
+problem 405 method-not-allowed "POST /payments/{id} is 405"
 req GET "/orders/$id" -H "$ALICE"
 is "$(json '"\(.status) \(.payment_id)"')" "paid $(sql 'SELECT id FROM payments')" \
 	"the order is paid, and shows its payment id"
@@ -62,8 +84,14 @@ is "$STATUS $(header Idempotent-Replayed)" "409 true" "... and that 409 is repla
 is "$(payments)" 1 "still one payment"
 
 # --- the second line of defence: the schema itself refuses a 2nd payment ---
-out=$(sqlite3 "$ONCESHOP_DB" "INSERT INTO payments (order_id, amount, currency, status, created_at) VALUES ($id, 9800, 'JPY', 'succeeded', 'x')" 2>&1)
-like "$out" 'UNIQUE constraint failed: payments.order_id' "payments.order_id is UNIQUE in the schema"
+insert_payment() { # insert_payment STATUS CHARGE-ID
+	sqlite3 "$ONCESHOP_DB" "INSERT INTO payments (order_id, amount, currency, card, status, provider_key, provider_charge_id, created_at, updated_at) VALUES ($id, 9800, 'JPY', 'tok_ok', '$1', 'k-$1-$RANDOM', $2, 'x', 'x')" 2>&1
+}
+like "$(insert_payment pending NULL)" 'UNIQUE constraint failed: payments.order_id' \
+	"a second pending payment for a paid order is refused by the schema"
+like "$(insert_payment succeeded "'ch_x'")" 'UNIQUE constraint failed: payments.order_id' \
+	"... and so is a second succeeded one"
+is "$(insert_payment failed NULL)" "" "... while a failed one may sit beside them (a declined card)"
 out=$(sqlite3 "$ONCESHOP_DB" "UPDATE products SET stock = -1 WHERE sku = 'POT-TETSU'" 2>&1)
 like "$out" 'CHECK constraint failed' "stock cannot go below zero in the schema"
 

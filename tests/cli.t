@@ -5,8 +5,9 @@
 like "$("$BIN" --version)" '^onceshop [0-9]+\.[0-9]+\.[0-9]+$' "onceshop --version"
 
 out=$("$BIN" init)
-is "$out" "applied 001-init.sql" "init on a new database applies the migrations"
-is "$(sql 'PRAGMA user_version')" 1 "... and records the version in user_version"
+is "$out" "applied 001-init.sql
+applied 002-payments.sql" "init on a new database applies the migrations, in order"
+is "$(sql 'PRAGMA user_version')" 2 "... and records the version in user_version"
 is "$(sql 'PRAGMA journal_mode')" wal "... in WAL mode"
 is "$("$BIN" init)" "" "init again applies nothing"
 is "$(sql 'SELECT count(*) FROM users')" 0 "without --demo there are no users"

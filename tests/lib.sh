@@ -26,6 +26,12 @@ export PAYSIM_SECRET=${PAYSIM_SECRET:-}
 export PAYSIM_SLOW_MS=${PAYSIM_SLOW_MS:-300}
 export PAYSIM_LOST_MS=${PAYSIM_LOST_MS:-1500}
 export PAYSIM_THREADS=${PAYSIM_THREADS:-}
+# The shop asks that paysim (start_server sets its URL) and gives up on it
+# after 1 s unless the test says otherwise: tok_lost's answer is lost.
+export ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-}
+export ONCESHOP_PROVIDER_SECRET=${ONCESHOP_PROVIDER_SECRET:-}
+export ONCESHOP_PROVIDER_TIMEOUT_MS=${ONCESHOP_PROVIDER_TIMEOUT_MS:-1000}
+export ONCESHOP_COMPLETER_MS=${ONCESHOP_COMPLETER_MS:-}
 ALICE='Authorization: Bearer alice-token'
 BOB='Authorization: Bearer bob-token'
 JSON='Content-Type: application/json'
@@ -94,6 +100,7 @@ start_server() {
 		# Something answers there already: pick another port.
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
 		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
+			ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-http://127.0.0.1:$port/paysim} \
 			ONCESHOP_LOG=$TMP/error.log ONCESHOP_SOCKET=$TMP/fcgi.sock \
 			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error.log") &
 		SERVER_PID=$!
@@ -136,6 +143,14 @@ json() { jq -r "$1" <<<"$BODY"; }
 
 # sql QUERY: runs QUERY on the test database and prints the result.
 sql() { sqlite3 "$ONCESHOP_DB" "$1"; }
+
+# ledger REFERENCE: the provider's ledger of charges for REFERENCE (the
+# shop's "payment-<id>"), as req sets it: count them with
+# json '.charges | length'.
+ledger() {
+	req GET "/paysim/v1/charges?reference=$1" \
+		-H "Authorization: Bearer ${PAYSIM_SECRET:-paysim-secret}"
+}
 
 # problem STATUS NAME DESCRIPTION: the last response is that problem.
 problem() {

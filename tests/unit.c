@@ -574,6 +574,14 @@ static const struct {
 	  &payment_body, "amount", "payment with amount -1" },
 	{ "{\"order_id\":1,\"amount\":1999}",
 	  &payment_body, "currency", "payment without currency" },
+	{ "{\"order_id\":1,\"amount\":1,\"currency\":\"JPY\",\"card\":\"tok_x\"}",
+	  &payment_body, NULL, "payment with a card" },
+	{ "{\"order_id\":1,\"amount\":1,\"currency\":\"JPY\",\"card\":null}",
+	  &payment_body, "card", "payment with card null (absent is not null)" },
+	{ "{\"order_id\":1,\"amount\":1,\"currency\":\"JPY\",\"card\":\"\"}",
+	  &payment_body, "card", "payment with card \"\"" },
+	{ "{\"order_id\":1,\"amount\":1,\"currency\":\"JPY\",\"card\":7}",
+	  &payment_body, "card", "payment with a number for card" },
 };
 
 /* An order of n items with the skus S0, S1, ... */
@@ -754,6 +762,47 @@ test_query_text(void)
 	}
 }
 
+/* A string with a default (F_STRING_OR) takes it when absent; and the
+ * clock text the leases are kept in reads back. */
+static void
+test_defaults_and_time(void)
+{
+	static const struct { const char *s; int ok; time_t t; } times[] = {
+		{ "2026-11-26T04:13:59Z", 1, 1795666439 },
+		{ "1970-01-01T00:00:00Z", 1, 0 },
+		{ "2026-11-26T04:13:59", 0, 0 },
+		{ "2026-11-26T04:13:59Zx", 0, 0 },
+		{ "", 0, 0 },
+	};
+	const char		*s = "{\"order_id\":1,\"amount\":1,"
+	    "\"currency\":\"JPY\"}";
+	struct json_object	*v;
+	struct buf		 why = { 0 };
+	char			 in[256], text[21];
+	time_t			 t;
+	size_t			 i;
+
+	memset(in, 0x55, sizeof(in));
+	v = body_parse(s, strlen(s), &why);
+	ok(v != NULL && payment_body.size <= sizeof(in) &&
+	    body_validate(v, payment_body.fields, in, &why) == 0 &&
+	    memmem(in, payment_body.size, "tok_ok", 7) != NULL,
+	    "a payment without card gets the default card tok_ok");
+	json_object_put(v);
+	buf_free(&why);
+	for (i = 0; i < NELEM(times); i++) {
+		t = -1;
+		ok((time_parse_rfc3339(times[i].s, &t) == 0) == times[i].ok &&
+		    (!times[i].ok || t == times[i].t),
+		    "time_parse_rfc3339 %s \"%s\"", times[i].ok ? "reads" :
+		    "refuses", times[i].s);
+	}
+	time_rfc3339(1795666439, text);
+	ok(time_parse_rfc3339(text, &t) == 0 && t == 1795666439,
+	    "... and reads back what time_rfc3339 wrote");
+	ok(time_parse_rfc3339(NULL, &t) == -1, "... and refuses NULL");
+}
+
 int
 main(void)
 {
@@ -763,6 +812,7 @@ main(void)
 	test_fingerprint();
 	test_validate();
 	test_typed();
+	test_defaults_and_time();
 	test_utf8();
 	test_query_text();
 	printf("1..%d\n", tests);

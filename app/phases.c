@@ -1,0 +1,386 @@
+/* phases.c — the state machine of a multi-phase operation (phases.h): the
+ * claim with a lease, the recovery point after each local step, the remote
+ * step between two of the writer's transactions, taking over a lease that
+ * ran out, and the completer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "idempotency.h"
+#include "log.h"
+#include "phases.h"
+#include "router.h"
+
+#define COMPLETER_BATCH	100
+
+static int	 lease_s = 7;
+
+void
+phases_configure(int lease_seconds)
+{
+	lease_s = lease_seconds;
+}
+
+/* How the next writer job of a run begins. */
+enum entry {
+	ENTRY_CLAIM,		/* claim the key: a new request */
+	ENTRY_TAKE_OVER,	/* take an expired lease over, then resume */
+	ENTRY_HOLD,		/* after a remote step: still ours? */
+};
+
+struct phased_job {
+	const struct route	*route;
+	const struct request	*req;
+	const char		*fp;
+	struct phase_run	 run;
+	enum entry		 entry;
+	int64_t			 key_id;
+	int			 next;		/* the phase to run */
+	int			 answered;	/* res is final: stored,
+						 * replayed or refused */
+};
+
+static void
+reply_failed(struct response *res, const char *what)
+{
+	res->outcome = "failed";
+	http_problem(res, PROBLEM_INTERNAL_ERROR, "%s; see the server log. "
+	    "Retrying with the same key is safe: it resumes where this "
+	    "request stopped.", what);
+}
+
+/* Someone else holds the key (or just completed it): answers as a
+ * lookup would. Returns 0, or -1 if even that failed. */
+static int
+answer_other(struct db *db, struct phased_job *j)
+{
+	struct response	*res = j->run.res;
+	int64_t		 id = 0;
+
+	j->answered = 1;
+	switch (idem_lookup(db, j->req, j->route->operation, j->fp, &id, res)) {
+	case 1:
+		return 0;
+	case 2:		/* expired, yet not ours: someone is taking it */
+		http_problem(res, PROBLEM_KEY_IN_PROGRESS, "Another request "
+		    "is resuming Idempotency-Key \"%s\" right now. Retry after "
+		    "Retry-After seconds to get its answer.", res->key);
+		http_header(res, "Retry-After", "1");
+		res->outcome = "in-progress";
+		return 0;
+	default:
+		reply_failed(res, "The key could not be read");
+		return -1;
+	}
+}
+
+/* Returns the index of point in phases, or -1. */
+static int
+phase_index(const struct phase *phases, const char *point)
+{
+	int	 i;
+
+	for (i = 0; point != NULL && phases[i].point != NULL; i++)
+		if (strcmp(phases[i].point, point) == 0)
+			return i;
+	return -1;
+}
+
+/* Takes the expired lease of j's key over. Returns 1 when it is ours, 0
+ * when res holds another answer, -1 on error. */
+static int
+take_over(struct db *db, struct phased_job *j, const char *now,
+    const char *until)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEY_TAKE_OVER);
+	enum db_rc	 rc;
+	int		 i = -1;
+
+	stmt_text(st, 1, j->req->id);
+	stmt_text(st, 2, until);
+	stmt_int(st, 3, j->key_id);
+	stmt_text(st, 4, now);
+	if ((rc = stmt_step(st)) == DB_ROW) {
+		i = phase_index(j->route->phased->phases, col_text(st, 0));
+		j->run.resource_id = col_int(st, 1);
+		if (i == -1)
+			log_error("key %lld: unknown recovery point \"%s\"",
+			    (long long)j->key_id, col_text(st, 0));
+	}
+	stmt_reset(st);
+	if (rc == DB_DONE)
+		return answer_other(db, j);
+	if (i == -1) {
+		reply_failed(j->run.res, "The key's recovery point could not "
+		    "be read");
+		return -1;
+	}
+	j->next = i;
+	return 1;
+}
+
+/* Records that j's key is at the recovery point of phase j->next, with
+ * its resource and a fresh lease, if it is still ours. Returns 1 when it
+ * is, 0 when res holds another answer, -1 on error. */
+static int
+advance(struct db *db, struct phased_job *j, const char *until)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEY_ADVANCE);
+	const char	*point = j->route->phased->phases[j->next].point;
+
+	stmt_text(st, 1, point);
+	stmt_int(st, 2, j->run.resource_id);
+	stmt_text(st, 3, until);
+	stmt_int(st, 4, j->key_id);
+	stmt_text(st, 5, j->req->id);
+	if (stmt_exec(st) != DB_DONE) {
+		reply_failed(j->run.res, "The key could not be updated");
+		return -1;
+	}
+	if (db_changes(db) == 0)	/* the lease ran out and was taken */
+		return answer_other(db, j);
+	j->run.res->phase = point;
+	return 1;
+}
+
+/* Begins j's job: claims the key or takes it over. Returns 1 to go on, 0
+ * when res holds another answer, -1 on error. */
+static int
+enter(struct db *db, struct phased_job *j, const char *now, const char *until)
+{
+	struct idem_lease	 lease = { j->route->phased->phases[0].point,
+	    j->req->id, until };
+
+	switch (j->entry) {
+	case ENTRY_CLAIM:
+		j->key_id = idem_claim(db, j->req, j->route->operation, j->fp,
+		    j->run.res->key, &lease);
+		if (j->key_id == -1) {
+			reply_failed(j->run.res, "The key could not be claimed");
+			return -1;
+		}
+		if (j->key_id == 0)	/* a duplicate got there first */
+			return answer_other(db, j);
+		j->next = 0;
+		j->run.res->phase = lease.point;
+		return 1;
+	case ENTRY_TAKE_OVER:
+		return take_over(db, j, now, until);
+	case ENTRY_HOLD:	/* phased_write advances it */
+		return 1;
+	}
+	return -1;
+}
+
+/* A write_fn (writer.h): enters, then runs local steps until a remote
+ * one is next (committing the recovery point) or one answers. */
+static int
+phased_write(struct db *db, void *arg)
+{
+	struct phased_job	*j = arg;
+	const struct phase	*p, *phases = j->route->phased->phases;
+	struct response		*res = j->run.res;
+	time_t			 now = time(NULL);
+	char			 now_text[21], until[21];
+	int			 rc, moved = j->entry == ENTRY_HOLD;
+
+	time_rfc3339(now, now_text);
+	time_rfc3339(now + lease_s, until);
+	if ((rc = enter(db, j, now_text, until)) != 1)
+		return rc == 0 ? 0 : -1;
+	for (; (p = &phases[j->next])->point != NULL; j->next++, moved = 1) {
+		/* A new recovery point, if the lease is still ours. */
+		if (moved && (rc = advance(db, j, until)) != 1)
+			return rc == 0 ? 0 : -1;
+		switch (p->local != NULL ? p->local(db, &j->run) : PHASE_NEXT) {
+		case PHASE_NEXT:
+			break;
+		case PHASE_DONE:
+			j->answered = 1;
+			if (res->status >= 500 || db_tx_lost(db))
+				return -1;
+			if (idem_store(db, j->key_id, res, now, "finished") ==
+			    -1) {
+				reply_failed(res, "The answer could not be "
+				    "stored");
+				return -1;
+			}
+			res->stored = 1;
+			res->phase = "finished";
+			return 0;
+		case PHASE_LATER:
+			j->answered = 1;
+			return -1;
+		}
+		if (p->remote != NULL)
+			return 0;	/* committed; the remote step is next */
+	}
+	log_error("%s: its phases ended without an answer",
+	    j->route->operation);
+	reply_failed(res, "The operation ended without an answer");
+	j->answered = 1;
+	return -1;
+}
+
+/* A write_fn: gives the lease up, so that a retry may resume at once. */
+static int
+release(struct db *db, void *arg)
+{
+	struct phased_job	*j = arg;
+	struct stmt		*st = db_stmt(db, STMT_KEY_RELEASE);
+	char			 now[21];
+
+	time_rfc3339(time(NULL), now);
+	stmt_text(st, 1, now);
+	stmt_int(st, 2, j->key_id);
+	stmt_text(st, 3, j->req->id);
+	return stmt_exec(st) == DB_DONE ? 0 : -1;
+}
+
+void
+phases_run(struct writer *w, const struct route *r,
+    const struct request *req, const char *fp, int64_t key_id,
+    struct response *res)
+{
+	struct phased_job	 j = { r, req, fp, { req, res, 0, NULL },
+	    key_id ? ENTRY_TAKE_OVER : ENTRY_CLAIM, key_id, 0, 0 };
+	struct write_job	 job = { .run = phased_write, .arg = &j };
+	const struct phase	*p;
+	int64_t			 queued;
+	int			 rc;
+
+	j.run.state = calloc(1, r->phased->state_size);
+	if (j.run.state == NULL)
+		abort();
+	for (;;) {
+		queued = time_usec();
+		rc = idem_write_or_reply(w, &job, res);
+		res->wait_us += time_usec() - queued;
+		res->group = job.group;
+		if (rc == -1 || j.answered)
+			break;
+		/* Committed at a recovery point, the lease ours: the
+		 * remote step runs with no transaction open. */
+		p = &r->phased->phases[j.next];
+		if (p->remote(&j.run) == PHASE_LATER) {
+			job = (struct write_job){ .run = release, .arg = &j };
+			/* If this fails, the lease runs out by itself. */
+			writer_submit(w, &job, idem_busy_ms());
+			res->outcome = "processing";
+			break;
+		}
+		j.next++;
+		j.entry = ENTRY_HOLD;
+	}
+	free(j.run.state);
+}
+
+/* A processing key the completer resumes. */
+struct stalled {
+	int64_t	 id, user_id;
+	char	*operation, *key, *request;
+	size_t	 request_len;
+};
+
+/* Returns the route of api with phases for operation, or NULL. */
+static const struct route *
+phased_route(const struct api *api, const char *operation)
+{
+	size_t	 i;
+
+	for (i = 0; i < api->nroutes; i++)
+		if (api->routes[i].phased != NULL &&
+		    strcmp(api->routes[i].operation, operation) == 0)
+			return &api->routes[i];
+	return NULL;
+}
+
+/* Resumes one stalled key as its user's request would, and logs it.
+ * Returns 1 if it is now completed, 0 if not. */
+static int
+resume(const struct api *api, struct writer *w, const struct stalled *k)
+{
+	const struct route	*r = phased_route(api, k->operation);
+	struct json_object	*json = NULL;
+	struct request		 req;
+	struct response		 res;
+	struct buf		 why = { 0 };
+	char			 fp[65];
+	int			 done = 0;
+
+	http_request_start(&req);
+	memset(&res, 0, sizeof(res));
+	req.method = METHOD_POST;
+	req.method_name = xstrdup("POST");
+	req.path = xstrdup(r != NULL ? r->path : "-");
+	req.body = k->request;
+	req.body_len = k->request_len;
+	req.user.id = k->user_id;
+	snprintf(req.user.name, sizeof(req.user.name), "#%lld",
+	    (long long)k->user_id);
+	snprintf(res.key, sizeof(res.key), "%s", k->key);
+	res.operation = k->operation;
+	res.outcome = "resumed";
+	if (r != NULL && (json = body_parse(req.body, req.body_len,
+	    &why)) != NULL && (req.in = calloc(1, r->body->size)) != NULL &&
+	    body_validate(json, r->body->fields, req.in, &why) == 0) {
+		idem_fingerprint(json, fp);
+		phases_run(w, r, &req, fp, k->id, &res);
+		done = res.stored;
+	} else
+		log_error("completer: key %lld (%s) cannot be resumed: %s",
+		    (long long)k->id, k->operation, r == NULL ? "no such "
+		    "operation" : why.data ? why.data : "out of memory");
+	log_request(&req, &res);
+	json_object_put(json);
+	buf_free(&why);
+	req.body = NULL;	/* k's */
+	http_request_free(&req);
+	http_response_free(&res);
+	return done;
+}
+
+long
+phases_complete(const struct api *api, struct db *db, struct writer *w,
+    long max, long *finished)
+{
+	struct stalled	*keys;
+	struct stmt	*st;
+	const void	*p;
+	char		 now[21];
+	long		 i, n = 0;
+	enum db_rc	 rc;
+
+	*finished = 0;
+	if (max > COMPLETER_BATCH)
+		max = COMPLETER_BATCH;
+	if ((keys = calloc((size_t)max, sizeof(*keys))) == NULL)
+		abort();
+	time_rfc3339(time(NULL), now);
+	if (db_tx(db, STMT_BEGIN) != DB_DONE) {
+		free(keys);
+		return -1;
+	}
+	st = db_stmt(db, STMT_KEYS_STALLED);
+	stmt_text(st, 1, now);
+	stmt_int(st, 2, max);
+	while ((rc = stmt_step(st)) == DB_ROW) {
+		keys[n].id = col_int(st, 0);
+		keys[n].user_id = col_int(st, 1);
+		keys[n].operation = xstrdup(col_text(st, 2));
+		keys[n].key = xstrdup(col_text(st, 3));
+		p = col_blob(st, 4, &keys[n].request_len);
+		keys[n].request = xstrndup(p ? p : "", keys[n].request_len);
+		n++;
+	}
+	stmt_reset(st);
+	db_tx(db, STMT_ROLLBACK);	/* no snapshot held while resuming */
+	for (i = 0; i < n; i++) {
+		*finished += resume(api, w, &keys[i]);
+		free(keys[i].operation);
+		free(keys[i].key);
+		free(keys[i].request);
+	}
+	free(keys);
+	return rc == DB_DONE ? n : -1;
+}

@@ -1,0 +1,87 @@
+/* phases.h — operations whose side effect is somewhere else (a payment
+ * provider), so it cannot be inside our transaction. Such an operation is
+ * a table of phases, the way a route is a handler:
+ *
+ *   claim (processing, lease) → local → remote → local → completed
+ *
+ * Each phase has a recovery point (its name, kept on the key's row), an
+ * optional local step, run by the writer inside a transaction, and an
+ * optional remote step, run after that transaction has committed, with no
+ * transaction or lock held, while the key's lease says who is working on
+ * it. Local steps run back to back in one transaction until a remote step
+ * is next; the recovery point is then committed with the lease, and the
+ * remote step runs. A retry after the lease ran out (or the completer,
+ * with no client at all) takes the lease over and starts again at the
+ * recovery point: a phase with a remote step runs its local step again on
+ * every resumption, so that step may only read or rewrite what it wrote.
+ * A remote step must be safe to repeat (the provider's own idempotency
+ * key makes it so). */
+#ifndef ONCESHOP_PHASES_H
+#define ONCESHOP_PHASES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "http.h"
+#include "writer.h"
+
+struct api;
+struct route;
+
+enum phase_rc {
+	PHASE_NEXT,	/* on to the next phase */
+	PHASE_DONE,	/* res is the answer: stored, the key completed
+			 * (a 5xx is never stored: as PHASE_LATER) */
+	PHASE_LATER,	/* res is a 5xx: the key stays processing at this
+			 * phase's recovery point, the lease is given up, a
+			 * retry with the same key resumes here; a local step
+			 * that says so has its writes undone */
+};
+
+/* One run of an operation's phases, by a request or by the completer. */
+struct phase_run {
+	const struct request	*req;		/* user.id, in, now_text; the
+						 * completer rebuilds it from
+						 * the key's row */
+	struct response		*res;
+	int64_t			 resource_id;	/* the row the phases work
+						 * on, kept on the key's row */
+	void			*state;		/* the operation's own,
+						 * state_size zeroed bytes,
+						 * for this run only */
+};
+
+typedef enum phase_rc local_step_fn(struct db *, struct phase_run *);
+typedef enum phase_rc remote_step_fn(struct phase_run *);
+
+struct phase {
+	const char	*point;		/* its recovery point */
+	local_step_fn	*local;		/* NULL, or run by the writer */
+	remote_step_fn	*remote;	/* NULL, or run outside (NEXT/LATER) */
+};
+
+struct phased {
+	const struct phase	*phases;	/* ends with { NULL } */
+	size_t			 state_size;
+};
+
+/* How long a lease lasts: the longest remote step (the provider's
+ * timeout) and a margin for the writer. Call once, at start-up. */
+void	 phases_configure(int lease_seconds);
+
+/* Runs r's phases for req: from the start after claiming the key when
+ * key_id is 0, else taking over the processing key key_id and resuming
+ * at its recovery point. Sets res to the answer, stored or not. */
+void	 phases_run(struct writer *, const struct route *r,
+	     const struct request *req, const char *fp, int64_t key_id,
+	     struct response *res);
+
+/* The completer: resumes, on behalf of their users, up to max processing
+ * keys of api whose lease has run out, one after the other, on db (for
+ * reading) and w. Returns how many it resumed, or -1 if it could not read
+ * them; *finished counts those now completed. */
+long	 phases_complete(const struct api *, struct db *, struct writer *,
+	     long max, long *finished);
+
+#endif
