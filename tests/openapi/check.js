@@ -214,7 +214,8 @@ function checkRegistry(problemsFile, errorsDir, routeFiles) {
 	// every path with OPTIONS), and every documented API path is a route.
 	const routes = new Map();	// path -> Set of methods
 	for (const f of routeFiles) {
-		const re = /\{\s*METHOD_([A-Z]+),\s*"([^"]+)"/g;
+		// { METHOD_GET, "/path", ... } or { .method = METHOD_GET, .path = "/path", ... }
+		const re = /\{\s*(?:\.method\s*=\s*)?METHOD_([A-Z]+),\s*(?:\.path\s*=\s*)?"([^"]+)"/g;
 		for (const [, m, p] of fs.readFileSync(f, 'utf8').matchAll(re)) {
 			if (!routes.has(p)) routes.set(p, new Set(['options']));
 			routes.get(p).add(m.toLowerCase());
