@@ -37,11 +37,14 @@ is "$("$DEST/usr/bin/paysim" --version)" "$("$ROOT/build/paysim" --version)" "..
 # The names the lighttpd example gives them (lib.sh set these too).
 export ONCESHOP_DB=$TMP/onceshop.db PAYSIM_DB=$TMP/paysim.db
 export ONCESHOP_SCHEMA=$SHARE/schema PAYSIM_SCHEMA=$SHARE/schema/paysim
+# latest DIR: the number of the last migration in DIR (the schema version).
+latest() { local f; f=$(ls "$1"/[0-9]*.sql | tail -n 1); f=${f##*/}; echo $((10#${f%%-*})); }
 (cd / && "$DEST/usr/bin/onceshop" init --demo >"$TMP/init.log" 2>&1)
-is "$? $(sqlite3 "$ONCESHOP_DB" 'PRAGMA user_version')" "0 1" \
+is "$? $(sqlite3 "$ONCESHOP_DB" 'PRAGMA user_version')" "0 $(latest "$ROOT/schema")" \
 	"onceshop init --demo with ONCESHOP_SCHEMA=/usr/share/onceshop/schema"
 (cd / && "$DEST/usr/bin/paysim" init >>"$TMP/init.log" 2>&1)
-is "$? $(sqlite3 "$PAYSIM_DB" 'PRAGMA user_version')" "0 1" "paysim init with its installed schema"
+is "$? $(sqlite3 "$PAYSIM_DB" 'PRAGMA user_version')" "0 $(latest "$ROOT/schema/paysim")" \
+	"paysim init with its installed schema"
 
 # The lighttpd example, as a site of an otherwise bare lighttpd: its paths
 # moved into DEST, its databases and sockets into TMP, its port free.
@@ -50,7 +53,7 @@ for try in 1 2 3 4 5; do
 	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || break
 done
 sed -e "s|\"/usr/|\"$DEST/usr/|" -e "s|\"/var/lib/onceshop\"|\"$TMP\"|" \
-	-e "s|\"/run/lighttpd\"|\"$TMP\"|" -e "s|127\.0\.0\.1:8080|127.0.0.1:$port|" \
+	-e "s|\"/run/lighttpd\"|\"$TMP\"|" -e "s|127\.0\.0\.1:8080|127.0.0.1:$port|g" \
 	"$SHARE/examples/lighttpd-onceshop.conf" >"$TMP/site.conf"
 cat >"$TMP/lighttpd.conf" <<EOF
 server.bind          = "127.0.0.1"
@@ -74,6 +77,10 @@ is "$STATUS $(json .status)" "200 ok" "through it: GET /health"
 req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: install-1' \
 	-d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}'
 is "$STATUS $(header Location)" "201 /orders/1" "... POST /orders"
+total=$(json .total)
+req POST /payments/confirm -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: install-2' \
+	-d "{\"order_id\":1,\"amount\":$total,\"currency\":\"JPY\"}"
+is "$STATUS $(json .status)" "201 succeeded" "... POST /payments/confirm, charged by its paysim"
 req GET /paysim/health
 is "$STATUS $(json .status)" "200 ok" "... GET /paysim/health, by paysim"
 req GET /openapi.json
