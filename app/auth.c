@@ -58,11 +58,11 @@ auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
 }
 
 int
-auth_token_add(struct db *db, const char *name, const char *token,
-    int replace)
+auth_token_add(struct db *db, const char *name, const char *token, int how)
 {
 	struct stmt	*st;
 	char		 hash[65], now[21];
+	int		 rc = -1;
 
 	sha256_hex(token, strlen(token), hash);
 	time_rfc3339(time(NULL), now);
@@ -73,7 +73,13 @@ auth_token_add(struct db *db, const char *name, const char *token,
 	stmt_text(st, 2, now);
 	if (stmt_exec(st) != DB_DONE)
 		goto fail;
-	if (replace) {
+	/* One row inserted: the user is new. */
+	if ((how == AUTH_NEW_USER && db_changes(db) == 0) ||
+	    (how == AUTH_MORE_TOKENS && db_changes(db) == 1)) {
+		rc = -2;
+		goto fail;
+	}
+	if (how == AUTH_ONLY_TOKEN) {
 		st = db_stmt(db, STMT_USER_TOKENS_CLEAR);
 		stmt_text(st, 1, name);
 		if (stmt_exec(st) != DB_DONE)
@@ -89,13 +95,13 @@ auth_token_add(struct db *db, const char *name, const char *token,
 		return 0;
 fail:
 	db_tx(db, STMT_ROLLBACK);
-	return -1;
+	return rc;
 }
 
 int
-auth_user_add(struct db *db, const char *name, char token[65])
+auth_user_add(struct db *db, const char *name, int how, char token[65])
 {
 	if (random_hex(token, 32) == -1)
 		return -1;
-	return auth_token_add(db, name, token, 0);
+	return auth_token_add(db, name, token, how);
 }

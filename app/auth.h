@@ -14,14 +14,22 @@
 int	 auth_user_or_reply(struct db *, const struct api *, struct request *,
 	     struct response *);
 
-/* Gives user name (created if missing) the token (only its SHA-256 is
- * stored), replacing the user's other tokens when replace is set, in one
- * transaction on db. Returns 0 or -1. */
-int	 auth_token_add(struct db *, const char *name, const char *token,
-	     int replace);
+/* What auth_token_add may do to the user. */
+enum {
+	AUTH_NEW_USER,		/* create the user; fail if they exist */
+	AUTH_MORE_TOKENS,	/* add a token to an existing user */
+	AUTH_ONLY_TOKEN,	/* create the user if missing; the token
+				 * replaces their others (paysim's merchant) */
+};
 
-/* Creates user name (or finds it) with a fresh random token, written to
- * token as 64 hex digits, in one transaction on db. Returns 0 or -1. */
-int	 auth_user_add(struct db *, const char *name, char token[65]);
+/* Gives user name the token (only its SHA-256 is stored) as how says, in
+ * one transaction on db. Returns 0; -2 when the user exists (AUTH_NEW_USER)
+ * or does not (AUTH_MORE_TOKENS), nothing written; -1 on error. */
+int	 auth_token_add(struct db *, const char *name, const char *token,
+	     int how);
+
+/* The same with a fresh random token, written to token as 64 hex digits. */
+int	 auth_user_add(struct db *, const char *name, int how,
+	     char token[65]);
 
 #endif

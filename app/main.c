@@ -165,7 +165,8 @@ usage(void)
 	fprintf(stderr,
 	    "usage: onceshop                 serve (FastCGI, or one CGI request)\n"
 	    "       onceshop init [--demo]   create or migrate the database\n"
-	    "       onceshop user add NAME   add a user, print a new token\n"
+	    "       onceshop user add NAME   add a user, print their token\n"
+	    "       onceshop user token NAME print another token for a user\n"
 	    "       onceshop sweep           delete expired idempotency keys\n"
 	    "       onceshop complete        finish payments whose request stopped\n"
 	    "       onceshop problems        list the problem types (name, status, title)\n"
@@ -180,8 +181,8 @@ main(int argc, char *argv[])
 	struct db_config dc;
 	struct db	*db = NULL;
 	char		 token[65];
-	long		 n;
-	int		 rc = 1;
+	long		 n = 0;
+	int		 rc = 1, how;
 
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		puts("onceshop " ONCESHOP_VERSION);
@@ -207,17 +208,24 @@ main(int argc, char *argv[])
 		if ((db = db_open(&dc, DB_MIGRATE)))
 			rc = db_migrate(db, c.schema_dir, argc == 3) == 0 ? 0 : 1;
 	} else if (argc == 4 && strcmp(argv[1], "user") == 0 &&
-	    strcmp(argv[2], "add") == 0) {
+	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "token") == 0)) {
 		if (!valid_user_name(argv[3])) {
 			fprintf(stderr, "onceshop: a user name is 1 to 63 of "
 			    "a-z 0-9 _ . -\n");
 			return 1;
 		}
-		if ((db = db_open(&dc, DB_SERVE)) &&
-		    auth_user_add(db, argv[3], token) == 0) {
+		how = strcmp(argv[2], "add") == 0 ? AUTH_NEW_USER :
+		    AUTH_MORE_TOKENS;
+		if ((db = db_open(&dc, DB_SERVE)) != NULL &&
+		    (n = auth_user_add(db, argv[3], how, token)) == 0) {
 			printf("%s\n", token);
 			rc = 0;
-		}
+		} else if (db != NULL && n == -2)
+			fprintf(stderr, how == AUTH_NEW_USER ? "onceshop: user "
+			    "%s exists already; `onceshop user token %s` gives "
+			    "them another token\n" : "onceshop: there is no user "
+			    "%s; `onceshop user add %s` creates them\n", argv[3],
+			    argv[3]);
 	} else if (argc == 2 && strcmp(argv[1], "sweep") == 0) {
 		if ((db = db_open(&dc, DB_SERVE)) && (n = idem_sweep(db)) >= 0) {
 			printf("deleted %ld expired idempotency keys\n", n);

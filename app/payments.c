@@ -23,9 +23,11 @@ struct payment_in {
 	char	 card[33];
 };
 
+/* A provider charges at least 1 yen (paysim refuses 0, and a refusal that
+ * never changes would leave the payment pending for ever). */
 static const struct field payment_fields[] = {
 	F_INT(struct payment_in, order_id, 1, 999999999999999),
-	F_INT(struct payment_in, amount, 0, 999999999999999),
+	F_INT(struct payment_in, amount, 1, 999999999999999),
 	F_STRING(struct payment_in, currency, 1, 8),
 	F_STRING_OR(struct payment_in, card, 1, 32, "tok_ok"),
 	F_END,

@@ -127,7 +127,7 @@ init(const struct config *c)
 	db_close(db);
 	if (rc == -1 || (db = db_open(&dc, DB_SERVE)) == NULL)
 		return -1;
-	rc = auth_token_add(db, MERCHANT, c->secret, 1);
+	rc = auth_token_add(db, MERCHANT, c->secret, AUTH_ONLY_TOKEN);
 	db_close(db);
 	return rc;
 }

@@ -26,6 +26,7 @@ pay p-bob "{\"order_id\":$id,\"amount\":9800,\"currency\":\"JPY\"}" "$BOB"
 problem 404 order-not-found "bob cannot pay alice's order: 404, not 403"
 for b in '{"order_id":0,"amount":9800,"currency":"JPY"}' \
 	"{\"order_id\":$id,\"amount\":-1,\"currency\":\"JPY\"}" \
+	"{\"order_id\":$id,\"amount\":0,\"currency\":\"JPY\"}" \
 	"{\"order_id\":$id,\"amount\":9800}" \
 	"{\"order_id\":\"$id\",\"amount\":9800,\"currency\":\"JPY\"}" \
 	"{\"order_id\":$id,\"amount\":9800.0,\"currency\":\"JPY\"}" \

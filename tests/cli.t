@@ -24,10 +24,17 @@ is "$(sql "SELECT count(*) FROM api_tokens WHERE token_sha256 = '$token'")" 0 ".
 out=$(env -i ONCESHOP_DB="$ONCESHOP_DB" REQUEST_METHOD=GET PATH_INFO=/orders \
 	HTTP_AUTHORIZATION="Bearer $token" "$BIN" 2>/dev/null | head -1 | tr -d '\r')
 is "$out" "Status: 200 OK" "... and the token works"
-token2=$("$BIN" user add carol)
-[ "$token2" != "$token" ] && pass "a second user add gives carol another token" \
-	|| fail "a second user add gives carol another token"
-is "$(sql "SELECT count(*) FROM users WHERE name = 'carol'")" 1 "... for the same user"
+"$BIN" user add carol >"$TMP/out" 2>"$TMP/err"
+is "$? $(cat "$TMP/out")" "1 " "user add of an existing name refuses, printing no token"
+like "$(cat "$TMP/err")" 'carol exists already; `onceshop user token carol`' "... and says how to get another"
+token2=$("$BIN" user token carol)
+[ "$token2" != "$token" ] && [ ${#token2} = 64 ] && pass "user token gives carol another token" \
+	|| fail "user token gives carol another token"
+is "$(sql "SELECT count(*) FROM users WHERE name = 'carol'") $(sql "SELECT count(*) FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE u.name = 'carol'")" "1 2" \
+	"... for the same user, whose first token still works"
+"$BIN" user token dave >"$TMP/out" 2>"$TMP/err"
+is "$? $(cat "$TMP/out")" "1 " "user token for a user that does not exist refuses"
+is "$(sql "SELECT count(*) FROM users WHERE name = 'dave'")" 0 "... and creates no one"
 
 "$BIN" user add 'Bad Name!' 2>/dev/null
 is "$?" 1 "user add refuses a bad name"
