@@ -2,8 +2,9 @@
 # www/openapi.json, the OpenAPI 3.1 document, is valid (redocly lint, with
 # tests/openapi/redocly.yaml), matches the code (every problem type of the
 # registry and of lighttpd's www/errors/ with its exact title and status;
-# every route of app/router.c and app/paysim.c; each problem answered only
-# with its own status), and matches a live server: lighttpd serves it, each
+# every route of app/router.c and app/paysim.c; each POST body with its
+# field table's members and limits; each problem answered only with its own
+# status), and matches a live server: lighttpd serves it, each
 # documented path's OPTIONS says the documented methods, and a
 # representative set of real answers — successes, replays, refusals of
 # onceshop, paysim and lighttpd, payments declined, in progress, and a
@@ -51,7 +52,7 @@ fi
 "$PAYSIM_BIN" problems >>"$TMP/problems" 2>/dev/null || true
 sort -u -o "$TMP/problems" "$TMP/problems"
 checks < <(node "$CHECK" registry "$DOC" "$TMP/problems" "$ROOT/www/errors" \
-	"$ROOT/app/router.c" "$ROOT/app/paysim.c")
+	"$ROOT"/app/*.c)
 
 # --- the document against a live server --------------------------------------
 

@@ -1,10 +1,10 @@
 // tests/openapi/check.js — checks www/openapi.json against what the server
 // is, with nothing but node's standard library (tests/openapi.t runs it):
 //
-//   node check.js registry DOC PROBLEMS ERRORS_DIR ROUTES_C...
+//   node check.js registry DOC PROBLEMS ERRORS_DIR APP_C...
 //       PROBLEMS: `onceshop problems` (name TAB status TAB title per line);
-//       ERRORS_DIR: www/errors, lighttpd's own problem bodies; ROUTES_C: the
-//       C files holding route tables (app/router.c, app/paysim.c).
+//       ERRORS_DIR: www/errors, lighttpd's own problem bodies; APP_C: the C
+//       sources (app/*.c), read for the route tables and field tables.
 //   node check.js live DOC ANSWERS
 //       ANSWERS: one JSON object per line, {method, path, status, headers,
 //       body}, as tests/openapi.t recorded them from a live server.
@@ -140,7 +140,7 @@ function validate(v, s, at = '$') {
 
 // ---- registry: the document against the code --------------------------------
 
-function checkRegistry(problemsFile, errorsDir, routeFiles) {
+function checkRegistry(problemsFile, errorsDir, sourceFiles) {
 	const documented = problemSchemas();
 	const known = new Map();	// name -> [{status, title, from}]
 	const note = (name, status, title, from) => {
@@ -213,7 +213,7 @@ function checkRegistry(problemsFile, errorsDir, routeFiles) {
 	// The routes: every route of the C tables is documented (GET with HEAD,
 	// every path with OPTIONS), and every documented API path is a route.
 	const routes = new Map();	// path -> Set of methods
-	for (const f of routeFiles) {
+	for (const f of sourceFiles) {
 		// { METHOD_GET, "/path", ... } or { .method = METHOD_GET, .path = "/path", ... }
 		const re = /\{\s*(?:\.method\s*=\s*)?METHOD_([A-Z]+),\s*(?:\.path\s*=\s*)?"([^"]+)"/g;
 		for (const [, m, p] of fs.readFileSync(f, 'utf8').matchAll(re)) {
@@ -222,7 +222,7 @@ function checkRegistry(problemsFile, errorsDir, routeFiles) {
 			if (m === 'GET') routes.get(p).add('head');
 		}
 	}
-	report(routes.size > 0, `the route tables of ${routeFiles.join(', ')} were read`);
+	report(routes.size > 0, 'the route tables were read');
 	for (const [p, ms] of routes) {
 		const item = doc.paths[p] || {};
 		const want = [...ms].sort().join(' '), got = METHODS.filter((m) => item[m]).sort().join(' ');
@@ -231,6 +231,66 @@ function checkRegistry(problemsFile, errorsDir, routeFiles) {
 	const STATIC = ['/openapi.json', '/problems/{name}'];
 	const extra = Object.keys(doc.paths).filter((p) => !routes.has(p) && !STATIC.includes(p));
 	report(extra.length === 0, 'every documented path is a route (or a static file lighttpd serves)', extra);
+
+	checkBodies(sourceFiles.map((f) => fs.readFileSync(f, 'utf8')).join('\n'));
+}
+
+// Every POST's request body schema says what the route's field table
+// (F_INT, F_STRING, F_STRING_OR, F_ARRAY in app/*.c) accepts: the same
+// members, required unless they have a default, the same limits, nothing
+// else.
+function checkBodies(src) {
+	const tables = new Map();	// field array name -> [{kind, name, args}]
+	const tre = /static const struct field (\w+)\[\] = \{([\s\S]*?)F_END/g;
+	for (const [, name, body] of src.matchAll(tre))
+		tables.set(name, [...body.matchAll(/F_(INT|STRING_OR|STRING|ARRAY)\(([^)]*)\)/g)]
+		    .map(([, kind, args]) => ({ kind, args: args.split(',').map((x) => x.trim()) })));
+	const defines = new Map([...src.matchAll(/#define\s+(\w+)\s+(\d+)\b/g)].map(([, k, v]) => [k, Number(v)]));
+	const num = (x) => (defines.has(x) ? defines.get(x) : Number(x));
+	const bodies = new Map();	// body_type name -> field array name
+	for (const [, name, fields] of src.matchAll(/const struct body_type (\w+) = \{\s*(\w+)/g))
+		bodies.set(name, fields);
+
+	// Returns what differs between field table t and object schema s.
+	function compare(t, s, at) {
+		const why = [];
+		s = deref(s);
+		const fields = tables.get(t);
+		if (!fields) return [`${at}: no field table ${t}`];
+		if (s.additionalProperties !== false) why.push(`${at}: additionalProperties is not false`);
+		const names = fields.map((f) => f.args[1]);
+		const props = Object.keys(s.properties || {});
+		for (const n of props.filter((x) => !names.includes(x))) why.push(`${at}.${n}: not in ${t}`);
+		for (const f of fields) {
+			const [, n, ...rest] = f.args, p = deref((s.properties || {})[n]), where = `${at}.${n}`;
+			if (!p) { why.push(`${where}: not documented`); continue; }
+			const required = (s.required || []).includes(n);
+			if (required !== (f.kind !== 'STRING_OR'))
+				why.push(`${where}: ${required ? 'required, but has a default' : 'not required'}`);
+			const want = (k, v) => { if (p[k] !== v) why.push(`${where}: ${k} ${p[k]}, the code says ${v}`); };
+			if (f.kind === 'INT') {
+				want('type', 'integer'); want('minimum', num(rest[0])); want('maximum', num(rest[1]));
+			} else if (f.kind === 'STRING' || f.kind === 'STRING_OR') {
+				want('type', 'string'); want('minLength', num(rest[0])); want('maxLength', num(rest[1]));
+				if (f.kind === 'STRING_OR') want('default', JSON.parse(rest[2]));
+			} else {	/* ARRAY(T, m, count, lo, hi, items, unique) */
+				want('type', 'array'); want('minItems', num(rest[1])); want('maxItems', num(rest[2]));
+				why.push(...compare(rest[3], p.items, `${where}[]`));
+			}
+		}
+		return why;
+	}
+
+	const rre = /\{\s*\.method\s*=\s*METHOD_POST,\s*\.path\s*=\s*"([^"]+)"[^}]*?\.body\s*=\s*&(\w+)/g;
+	let n = 0;
+	for (const [, p, body] of src.matchAll(rre)) {
+		n++;
+		const rb = doc.paths[p] && doc.paths[p].post && doc.paths[p].post.requestBody;
+		const schema = rb && rb.content['application/json'] && rb.content['application/json'].schema;
+		const why = schema ? compare(bodies.get(body), schema, 'body') : ['no application/json request body'];
+		report(why.length === 0, `POST ${p}: the body schema is ${body}'s field table`, why);
+	}
+	report(n > 0, 'the POST routes and their field tables were read');
 }
 
 // ---- live: answers of a real server against the document --------------------
