@@ -24,8 +24,8 @@ PAYSIM_THREADS	?=
 export PAYSIM_DB PAYSIM_SECRET PAYSIM_SLOW_MS PAYSIM_LOST_MS PAYSIM_THREADS
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev libcurl4-openssl-dev curl sqlite3 jq perl wrk valgrind fiu-utils
-LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl
+	   libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev postgresql curl sqlite3 jq perl wrk valgrind fiu-utils
+LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl libpq
 
 CC	?= cc
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -237,27 +237,33 @@ clean-fuzz:
 clean:
 	rm -rf build build-asan build-tsan
 
-# ---- npm packages for the tests ------------------------------------------
-# tests/package.json, pinned by tests/package-lock.json, installed into
-# tests/node_modules/ (git-ignored): @redocly/cli for tests/openapi.t.
-# Again only when the lockfile changes. node and npm come from NodeSource's
-# packages, not Debian's npm package.
-.PHONY: npm-deps
-npm-deps: tests/node_modules/.package-lock.json
+# Browser tests (tests/browser.t): Debian's chromium, driven by
+# puppeteer-core (tests/package.json), which downloads no browser of its
+# own; tests/openapi.t's @redocly/cli comes from the same package.json.
+# `npm ci` installs the locked packages into tests/node_modules when it is
+# missing or older than the lockfile. npm is checked for, not
+# installed: it comes with Node.js (NodeSource's nodejs package includes
+# it), and Debian's own npm package would conflict with that nodejs.
+BROWSER_PACKAGES = chromium
 
-tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
+.PHONY: deps-browser
+
+deps-browser:
+	$(call install,$(BROWSER_PACKAGES),chromium)
 	@command -v npm >/dev/null || { \
-		echo "npm is missing. Install Node.js 20 or later with its npm from"; \
-		echo "  https://github.com/nodesource/distributions"; \
-		echo "(not Debian's npm package), then run make again."; \
+		echo "npm is missing: install Node.js 18 or later with npm, e.g."; \
+		echo "  NodeSource's nodejs package, which includes npm"; \
 		exit 1; }
+
+tests/node_modules/.package-lock.json: tests/package-lock.json tests/package.json | deps-browser
 	cd tests && npm ci --no-audit --no-fund
 	@touch $@
 
-test asan tsan: npm-deps
+test asan tsan: deps-browser tests/node_modules/.package-lock.json
 
 # ---- make install -----------------------------------------------------------
-# The two programs to $(PREFIX)/bin; the migrations, www/ and the deployment
+# The two programs to $(PREFIX)/bin; the migrations (SQLite's, paysim's,
+# PostgreSQL's in schema/pg/), www/ and the deployment
 # examples (schema/examples/: lighttpd with mod_fastcgi; systemd socket +
 # nginx) to $(PREFIX)/share/onceshop, with @PREFIX@ in the examples made
 # the real prefix. `onceshop init` then needs
@@ -267,10 +273,12 @@ DESTDIR	?=
 SHARE	 = $(DESTDIR)$(PREFIX)/share/onceshop
 .PHONY: install
 install: build/onceshop build/paysim
-	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/schema/paysim $(SHARE)/examples
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/schema/paysim \
+		$(SHARE)/schema/pg $(SHARE)/examples
 	install -m 755 build/onceshop build/paysim $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 schema/*.sql $(SHARE)/schema/
 	install -m 644 schema/paysim/*.sql $(SHARE)/schema/paysim/
+	install -m 644 schema/pg/*.sql $(SHARE)/schema/pg/
 	rm -rf $(SHARE)/www
 	cp -R www $(SHARE)/www
 	chmod -R u=rwX,go=rX $(SHARE)/www

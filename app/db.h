@@ -1,7 +1,9 @@
 /* db.h — the database as the rest of onceshop sees it: a connection, named
  * statements (stmts.h) with values bound by position, transactions and
- * savepoints, migrations. Nothing outside db.c includes sqlite3.h, so a
- * second engine fits behind the same functions. */
+ * savepoints, migrations. Two engines fit behind it (db_engine.h): SQLite
+ * (db_sqlite.c), the default, and PostgreSQL (db_pg.c) when
+ * ONCESHOP_DATABASE_URL is set. Nothing else includes sqlite3.h or
+ * libpq-fe.h. */
 #ifndef ONCESHOP_DB_H
 #define ONCESHOP_DB_H
 
@@ -24,6 +26,8 @@ enum db_rc {
 	DB_CONSTRAINT,	/* a UNIQUE, CHECK or foreign key said no */
 	DB_BUSY,	/* locked by another connection past the busy timeout */
 	DB_FULL,	/* the disk or the database is full */
+	DB_RETRY,	/* a deadlock or serialization failure (PostgreSQL):
+			 * the transaction must be run again */
 	DB_ERROR,	/* anything else; logged */
 };
 
@@ -38,7 +42,9 @@ struct stmt;
 
 /* Where a connection goes and how it behaves. */
 struct db_config {
-	const char	*path;
+	const char	*path;		/* SQLite's file, unless url is set */
+	const char	*url;		/* a libpq URI: PostgreSQL; NULL or "":
+					 * SQLite */
 	enum db_schema	 schema;	/* SCHEMA_SHOP or SCHEMA_PAYSIM */
 	int		 sync_full;	/* synchronous FULL, else NORMAL */
 	int		 busy_ms;	/* busy timeout */
@@ -54,6 +60,11 @@ void		 db_init(void);
  * schema version is not this build's. */
 struct db	*db_open(const struct db_config *c, enum db_mode);
 void		 db_close(struct db *);
+
+/* Returns 1 if c is a server that other processes and hosts write to as
+ * well (PostgreSQL): there is no single writer, each connection writes its
+ * own transactions, and the server orders concurrent ones. 0 for SQLite. */
+int		 db_shared(const struct db_config *c);
 
 /* Applies schema_dir/NNN-*.sql above the stored version, each in its own
  * transaction, then schema_dir/demo.sql when demo is set. Returns 0 or -1. */

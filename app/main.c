@@ -30,6 +30,7 @@
 
 struct config {
 	const char	*db_path;
+	const char	*db_url;	/* PostgreSQL, if set */
 	const char	*schema_dir;
 	long		 ttl;
 	long		 busy_ms;
@@ -47,6 +48,7 @@ config_read(struct config *c)
 {
 	const char	*sync = getenv("ONCESHOP_SYNC");
 
+	c->db_url = getenv("ONCESHOP_DATABASE_URL");
 	c->db_path = getenv("ONCESHOP_DB");
 	if (c->db_path == NULL || *c->db_path == '\0')
 		c->db_path = "onceshop.db";
@@ -119,9 +121,9 @@ configure(const struct config *c)
 static int
 serve(const struct config *c)
 {
-	struct server_config	 sc = { { c->db_path, SCHEMA_SHOP, c->sync_full,
-	    (int)c->busy_ms }, &shop_api, c->threads, idem_housekeeping,
-	    (int)c->completer_ms };
+	struct server_config	 sc = { { c->db_path, c->db_url, SCHEMA_SHOP,
+	    c->sync_full, (int)c->busy_ms }, &shop_api, c->threads,
+	    idem_housekeeping, (int)c->completer_ms };
 
 	if (configure(c) == -1)
 		return 1;
@@ -201,7 +203,7 @@ main(int argc, char *argv[])
 	if (argc == 1)
 		return serve(&c);
 
-	dc = (struct db_config){ c.db_path, SCHEMA_SHOP, c.sync_full,
+	dc = (struct db_config){ c.db_path, c.db_url, SCHEMA_SHOP, c.sync_full,
 	    (int)c.busy_ms };
 	if (strcmp(argv[1], "init") == 0 && (argc == 2 ||
 	    (argc == 3 && strcmp(argv[2], "--demo") == 0))) {

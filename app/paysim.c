@@ -104,7 +104,7 @@ config_read(struct config *c)
 static int
 serve(const struct config *c)
 {
-	struct server_config	 sc = { { c->db_path, SCHEMA_PAYSIM, 1, BUSY_MS },
+	struct server_config	 sc = { { c->db_path, NULL, SCHEMA_PAYSIM, 1, BUSY_MS },
 	    &paysim_api, c->threads, idem_housekeeping, 0 };
 
 	idem_configure(IDEM_TTL_DEFAULT, BUSY_MS);
@@ -117,7 +117,7 @@ serve(const struct config *c)
 static int
 init(const struct config *c)
 {
-	struct db_config	 dc = { c->db_path, SCHEMA_PAYSIM, 1, BUSY_MS };
+	struct db_config	 dc = { c->db_path, NULL, SCHEMA_PAYSIM, 1, BUSY_MS };
 	struct db		*db;
 	int			 rc;
 

@@ -36,6 +36,9 @@ struct phased_job {
 	enum entry		 entry;
 	int64_t			 key_id;
 	int			 next;		/* the phase to run */
+	int			 held_at;	/* ENTRY_HOLD: next, when the
+						 * job began (a job may run
+						 * again after a deadlock) */
 	int			 answered;	/* res is final: stored,
 						 * replayed or refused */
 };
@@ -167,6 +170,7 @@ enter(struct db *db, struct phased_job *j, const char *now, const char *until)
 	case ENTRY_TAKE_OVER:
 		return take_over(db, j, now, until);
 	case ENTRY_HOLD:	/* phased_write advances it */
+		j->next = j->held_at;
 		return 1;
 	}
 	return -1;
@@ -243,7 +247,7 @@ phases_run(struct writer *w, const struct route *r,
     struct response *res)
 {
 	struct phased_job	 j = { r, req, fp, { req, res, 0, NULL },
-	    key_id ? ENTRY_TAKE_OVER : ENTRY_CLAIM, key_id, 0, 0 };
+	    key_id ? ENTRY_TAKE_OVER : ENTRY_CLAIM, key_id, 0, 0, 0 };
 	struct write_job	 job = { .run = phased_write, .arg = &j };
 	const struct phase	*p;
 	int64_t			 queued;
@@ -269,7 +273,7 @@ phases_run(struct writer *w, const struct route *r,
 			res->outcome = "processing";
 			break;
 		}
-		j.next++;
+		j.held_at = ++j.next;
 		j.entry = ENTRY_HOLD;
 	}
 	free(j.run.state);

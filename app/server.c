@@ -72,14 +72,41 @@ struct server {
 	struct writer			*writer;
 };
 
+/* Opens a thread's connection and the writer it writes through: on
+ * SQLite a read connection and the one writer thread; on PostgreSQL a
+ * connection that writes its own transactions, each a group of one. */
+static struct db *
+thread_db(struct server *s, struct writer **w)
+{
+	const struct server_config	*c = s->config;
+	struct db			*db;
+
+	if (!db_shared(&c->db)) {
+		*w = s->writer;
+		return db_open(&c->db, DB_READ);
+	}
+	if ((db = db_open(&c->db, DB_SERVE)) != NULL)
+		*w = writer_inline(db);
+	return db;
+}
+
+static void
+thread_db_close(struct server *s, struct db *db, struct writer *w)
+{
+	if (w != s->writer)
+		writer_stop(w);
+	db_close(db);
+}
+
 /* A request thread: accepts FastCGI requests one at a time and answers
- * them with its own read connection, writing through the shared writer. */
+ * them with its own connection (thread_db). */
 static void *
 request_thread(void *arg)
 {
 	struct server			*s = arg;
 	const struct server_config	*c = s->config;
 	struct db			*db = NULL;
+	struct writer			*w = NULL;
 	FCGX_Request		 r;
 
 	FCGX_InitRequest(&r, 0, 0);
@@ -91,31 +118,61 @@ request_thread(void *arg)
 		/* Opened on first use, and again after a failure: a
 		 * database that comes back is used again. */
 		if (db == NULL)
-			db = db_open(&c->db, DB_READ);
-		serve_one(c->api, db, s->writer, r.envp, r.in, r.out);
+			db = thread_db(s, &w);
+		serve_one(c->api, db, w, r.envp, r.in, r.out);
 		finish(&r);
 	}
-	db_close(db);
+	thread_db_close(s, db, w);
 	return NULL;
 }
 
-/* The completer's thread: every complete_ms, resumes the processing keys
- * whose lease ran out (phases.h), on a read connection of its own. */
+/* Runs the housekeeping in transactions of its own while it has more,
+ * with a pause between: on PostgreSQL there is no writer thread to do it.
+ * Returns -1 on a database error. */
+static int
+housekeep(const struct server_config *c, struct db *db)
+{
+	int	 more;
+
+	do {
+		if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
+			return -1;
+		if ((more = c->housekeeping(db, time(NULL))) == -1) {
+			db_tx(db, STMT_ROLLBACK);
+			return -1;
+		}
+		if (db_tx(db, STMT_COMMIT) != DB_DONE)
+			return -1;
+		sleep_ms(5);
+	} while (more);
+	return 0;
+}
+
+/* The maintenance thread: every complete_ms, the completer resumes the
+ * processing keys whose lease ran out (phases.h); on PostgreSQL it also
+ * sweeps expired keys (every second when the completer is off). */
 static void *
-completer_thread(void *arg)
+maintenance_thread(void *arg)
 {
 	struct server			*s = arg;
 	const struct server_config	*c = s->config;
 	struct db			*db = NULL;
+	struct writer			*w = NULL;
 	long				 finished;
+	int				 rc;
 
 	for (;;) {
-		sleep_ms(c->complete_ms);
-		if (db == NULL)
-			db = db_open(&c->db, DB_READ);
-		if (db != NULL && phases_complete(c->api, db, s->writer,
-		    100, &finished) == -1) {
-			db_close(db);	/* opened again next time */
+		sleep_ms(c->complete_ms > 0 ? c->complete_ms : 1000);
+		if (db == NULL && (db = thread_db(s, &w)) == NULL)
+			continue;
+		rc = 0;
+		if (c->complete_ms > 0 && phases_complete(c->api, db, w, 100,
+		    &finished) == -1)
+			rc = -1;
+		if (rc == 0 && db_shared(&c->db) && c->housekeeping != NULL)
+			rc = housekeep(c, db);
+		if (rc == -1) {
+			thread_db_close(s, db, w);	/* again next time */
 			db = NULL;
 		}
 	}
@@ -159,7 +216,8 @@ server_run(const struct server_config *c)
 	sigaddset(&stop, SIGUSR1);
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (FCGX_Init() != 0 || (s.writer = writer_start(&wc)) == NULL) {
+	if (FCGX_Init() != 0 || (!db_shared(&c->db) &&
+	    (s.writer = writer_start(&wc)) == NULL)) {
 		log_error("cannot initialise FastCGI or the writer");
 		return 1;
 	}
@@ -169,9 +227,10 @@ server_run(const struct server_config *c)
 			log_error("cannot start request thread %ld", i);
 			return 1;
 		}
-	if (c->complete_ms > 0 && (pthread_create(&thread, NULL,
-	    completer_thread, &s) != 0 || pthread_detach(thread) != 0)) {
-		log_error("cannot start the completer");
+	if ((c->complete_ms > 0 || db_shared(&c->db)) &&
+	    (pthread_create(&thread, NULL, maintenance_thread, &s) != 0 ||
+	    pthread_detach(thread) != 0)) {
+		log_error("cannot start the maintenance thread");
 		return 1;
 	}
 	sigwait(&stop, &sig);

@@ -1,11 +1,15 @@
 /* stmts.c — the SQL text of every named statement (see stmts.h). Values
  * are bound by position (?); rows come back in the column order written. */
+#include <stddef.h>
+
 #include "stmts.h"
 
-#define ANY(sql)	{ SCHEMA_ANY, sql }
-#define COMMON(sql)	{ SCHEMA_COMMON, sql }
-#define SHOP(sql)	{ SCHEMA_SHOP, sql }
-#define PAYSIM(sql)	{ SCHEMA_PAYSIM, sql }
+#define ANY(sql)	{ SCHEMA_ANY, sql, NULL }
+#define COMMON(sql)	{ SCHEMA_COMMON, sql, NULL }
+#define SHOP(sql)	{ SCHEMA_SHOP, sql, NULL }
+#define PAYSIM(sql)	{ SCHEMA_PAYSIM, sql, NULL }
+/* A statement of onceshop's with a text of its own on PostgreSQL. */
+#define SHOP_PG(sql, pg) { SCHEMA_SHOP, sql, pg }
 
 /* A payment as GET /payments/{id} shows it; the provider's ledger lists
  * its charges under provider_reference. */
@@ -33,7 +37,8 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "ON CONFLICT (name) DO NOTHING"),
 	[STMT_TOKEN_INSERT] =
 	    COMMON("INSERT INTO api_tokens (token_sha256, user_id, created_at) "
-	    "SELECT ?, id, ? FROM users WHERE name = ?"),
+	    "SELECT CAST(? AS TEXT), id, CAST(? AS TEXT) FROM users "
+	    "WHERE name = ?"),
 
 	[STMT_KEY_SELECT] =
 	    COMMON("SELECT fingerprint, status, response_status, response_headers, "
@@ -118,10 +123,14 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "o.paid_at, (SELECT p.id FROM payments p WHERE p.order_id = o.id "
 	    "AND p.status != 'failed') AS payment_id FROM orders o "
 	    "WHERE o.id = ? AND o.user_id = ?"),
+	/* In the order they were sent. */
 	[STMT_ORDER_ITEMS] =
-	    SHOP("SELECT sku, name, quantity, unit_price, "
+	    SHOP_PG("SELECT sku, name, quantity, unit_price, "
 	    "quantity * unit_price AS subtotal FROM order_items "
-	    "WHERE order_id = ? ORDER BY rowid"),
+	    "WHERE order_id = ? ORDER BY rowid",
+	    "SELECT sku, name, quantity, unit_price, "
+	    "quantity * unit_price AS subtotal FROM order_items "
+	    "WHERE order_id = ? ORDER BY item_no"),
 	[STMT_ORDERS_OF_USER] =
 	    SHOP("SELECT id FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?"),
 

@@ -47,6 +47,8 @@ enum db_schema {
 struct stmt_def {
 	enum db_schema	 schema;
 	const char	*sql;
+	const char	*pg;	/* PostgreSQL's text where it differs; NULL:
+				 * sql (its ? become $1, $2, ...) */
 };
 
 /* Every statement's schema and SQL text, indexed by enum stmt_id. */

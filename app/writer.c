@@ -16,6 +16,7 @@
 #define HOUSEKEEPING_IDLE_US	1000000
 #define HOUSEKEEPING_BUSY_US	50000
 #define WRITER_NICE		-10
+#define RETRIES_MAX		3	/* runs of a job after a deadlock */
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -305,23 +306,40 @@ unlink_job(struct writer *w, struct write_job *job)
 		}
 }
 
-enum write_result
-writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
+/* Runs job at once on w's connection, as a group of one. On PostgreSQL a
+ * deadlock or serialization failure runs it again, a few times at most;
+ * a lock not granted within the busy timeout, or those failures every
+ * time, leave nothing written: WRITE_BUSY. */
+static enum write_result
+run_inline(struct writer *w, struct write_job *job)
 {
-	struct timespec	 deadline;
 	enum db_rc	 rc;
+	int		 attempt;
 
-	job->next = NULL;
-	job->group = 0;
-	if (!w->threaded) {
+	for (attempt = 1; ; attempt++) {
 		if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) != DB_DONE) {
 			job->fault = rc;
 			return job->result = rc == DB_BUSY ? WRITE_BUSY :
 			    WRITE_FAILED;
 		}
 		run_group(w->db, job, ++w->groups);
-		return job->result;
+		if (job->result == WRITE_COMMITTED || (job->fault != DB_RETRY &&
+		    job->fault != DB_BUSY) || job->result == WRITE_UNKNOWN)
+			return job->result;
+		if (job->fault == DB_BUSY || attempt == RETRIES_MAX)
+			return job->result = WRITE_BUSY;
 	}
+}
+
+enum write_result
+writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
+{
+	struct timespec	 deadline;
+
+	job->next = NULL;
+	job->group = 0;
+	if (!w->threaded)
+		return run_inline(w, job);
 
 	deadline = timespec_of(monotonic_usec() + (int64_t)timeout_ms * 1000);
 	cond_init(&job->done);

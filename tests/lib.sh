@@ -152,6 +152,25 @@ ledger() {
 		-H "Authorization: Bearer ${PAYSIM_SECRET:-paysim-secret}"
 }
 
+# payment_facts ORDER KEY: what a payment left behind, on one line: the
+# charges in the provider's ledger for all of ORDER's payments, their
+# statuses (oldest first), the order's status and alice's confirm-payment
+# KEY as status/recovery_point. Leaves STATUS, BODY and HEADERS alone.
+payment_facts() {
+	local p c n=0
+	for p in $(sql "SELECT id FROM payments WHERE order_id = $1 ORDER BY id"); do
+		c=$(curl -s -H "Authorization: Bearer ${PAYSIM_SECRET:-paysim-secret}" \
+			"$BASE/paysim/v1/charges?reference=payment-$p" | jq '.charges | length' 2>/dev/null)
+		[[ $c =~ ^[0-9]+$ ]] && [ "$n" != '?' ] && n=$((n + c)) || n='?'
+	done
+	echo "charges=$n payments=$(sql "SELECT group_concat(status) FROM (SELECT status
+		FROM payments WHERE order_id = $1 ORDER BY id)") order=$(sql "SELECT status
+		FROM orders WHERE id = $1") key=$(sql "SELECT status || '/' ||
+		coalesce(recovery_point, '-') FROM idempotency_keys WHERE operation =
+		'confirm-payment' AND idem_key = '$2' AND user_id = (SELECT id FROM users
+		WHERE name = 'alice')")"
+}
+
 # problem STATUS NAME DESCRIPTION: the last response is that problem.
 problem() {
 	is "$STATUS $(header Content-Type) $(json .type) $(json .status)" \

@@ -29,7 +29,7 @@ PERL
 is "$(sort "$TMP/applied" | tr '\n' ' ')" \
 	"applied handlers.h applied refunds.c applied router.c applied stmts.c applied stmts.h " \
 	"the README's five snippets each have a place"
-LIBS="fcgi sqlite3 json-c libcrypto libcurl"
+LIBS="fcgi sqlite3 json-c libcrypto libcurl libpq"
 if cc -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes $(pkg-config --cflags $LIBS) \
 	-o "$TMP/onceshop" "$TMP"/src/*.c $(pkg-config --libs $LIBS) -lm 2>"$TMP/cc.log"; then
