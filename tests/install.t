@@ -19,13 +19,18 @@ SHARE=$DEST/usr/share/onceshop
 for f in bin/onceshop bin/paysim; do
 	is "$([ -x "$DEST/usr/$f" ] && echo executable)" executable "/usr/$f is installed"
 done
-for f in schema/001-init.sql schema/demo.sql schema/paysim/001-init.sql \
+for f in schema/001-init.sql schema/demo.sql schema/paysim/001-init.sql schema/pg/001-init.sql \
 	www/index.html www/openapi.json www/errors/problem-404.html \
 	www/problems/out-of-stock.html examples/lighttpd-onceshop.conf \
 	examples/onceshop.socket examples/onceshop.service examples/nginx-onceshop.conf; do
 	is "$([ -f "$SHARE/$f" ] && echo file)" file "/usr/share/onceshop/$f is installed"
 done
-is "$(ls "$SHARE/schema" | grep -c examples)" 0 "the examples are not among the migrations"
+for d in schema schema/paysim schema/pg; do
+	is "$(cd "$SHARE/$d" && ls *.sql)" "$(cd "$ROOT/$d" && ls *.sql)" "/usr/share/onceshop/$d holds $d/*.sql"
+done
+is "$(ls "$SHARE/schema")" "$(ls "$ROOT/schema" | grep -vx examples)" \
+	"... and no examples among the migrations"
+
 is "$(grep -l '@PREFIX@' "$SHARE"/examples/* | wc -l)" 0 "the examples name the real prefix ..."
 is "$(grep -c '^ExecStart=/usr/bin/onceshop$' "$SHARE/examples/onceshop.service")" 1 "... /usr/bin/onceshop"
 
@@ -60,7 +65,8 @@ server.bind          = "127.0.0.1"
 server.port          = $((port == PORT_HI ? port - 1 : port + 1))
 server.document-root = "$TMP"
 server.errorlog      = "$TMP/error.log"
-mimetype.assign      = ( ".html" => "text/html; charset=utf-8", ".json" => "application/json" )
+mimetype.assign      = ( ".html" => "text/html; charset=utf-8", ".json" => "application/json",
+	".css" => "text/css; charset=utf-8", ".js" => "text/javascript; charset=utf-8" )
 include "$TMP/site.conf"
 EOF
 is "$(lighttpd -tt -f "$TMP/lighttpd.conf" 2>&1)" "" "lighttpd accepts the installed example (lighttpd -tt)"
@@ -87,6 +93,8 @@ req GET /openapi.json
 is "$STATUS $(header Content-Type)" "200 application/json" "... the OpenAPI document"
 req GET /problems/out-of-stock
 is "$STATUS $(header Content-Type)" "200 text/html; charset=utf-8" "... a problem page"
+req GET /demo/demo.css
+is "$STATUS $(header Content-Type)" "200 text/css; charset=utf-8" "... the demo page's CSS"
 req GET /favicon.ico
 problem 404 not-found "... and lighttpd's own 404, as problem+json"
 stop_server
