@@ -14,11 +14,16 @@
 #define COMPLETER_BATCH	100
 
 static int	 lease_s = 7;
+/* Names this process in lease owners: request ids ("<pid>-<n>") repeat
+ * across hosts sharing one PostgreSQL, and after a restart. */
+static char	 instance[17] = "0";
 
 void
 phases_configure(int lease_seconds)
 {
 	lease_s = lease_seconds;
+	if (random_hex(instance, 8) == -1)
+		snprintf(instance, sizeof(instance), "%ld", (long)time(NULL));
 }
 
 /* How the next writer job of a run begins. */
@@ -41,6 +46,8 @@ struct phased_job {
 						 * again after a deadlock) */
 	int			 answered;	/* res is final: stored,
 						 * replayed or refused */
+	char			 owner[48];	/* the lease's: instance and
+						 * request id */
 };
 
 static void
@@ -99,7 +106,7 @@ take_over(struct db *db, struct phased_job *j, const char *now,
 	enum db_rc	 rc;
 	int		 i = -1;
 
-	stmt_text(st, 1, j->req->id);
+	stmt_text(st, 1, j->owner);
 	stmt_text(st, 2, until);
 	stmt_int(st, 3, j->key_id);
 	stmt_text(st, 4, now);
@@ -135,7 +142,7 @@ advance(struct db *db, struct phased_job *j, const char *until)
 	stmt_int(st, 2, j->run.resource_id);
 	stmt_text(st, 3, until);
 	stmt_int(st, 4, j->key_id);
-	stmt_text(st, 5, j->req->id);
+	stmt_text(st, 5, j->owner);
 	if (stmt_exec(st) != DB_DONE) {
 		reply_failed(j->run.res, "The key could not be updated");
 		return -1;
@@ -152,7 +159,7 @@ static int
 enter(struct db *db, struct phased_job *j, const char *now, const char *until)
 {
 	struct idem_lease	 lease = { j->route->phased->phases[0].point,
-	    j->req->id, until };
+	    j->owner, until };
 
 	switch (j->entry) {
 	case ENTRY_CLAIM:
@@ -237,7 +244,7 @@ release(struct db *db, void *arg)
 	time_rfc3339(time(NULL), now);
 	stmt_text(st, 1, now);
 	stmt_int(st, 2, j->key_id);
-	stmt_text(st, 3, j->req->id);
+	stmt_text(st, 3, j->owner);
 	return stmt_exec(st) == DB_DONE ? 0 : -1;
 }
 
@@ -247,12 +254,13 @@ phases_run(struct writer *w, const struct route *r,
     struct response *res)
 {
 	struct phased_job	 j = { r, req, fp, { req, res, 0, NULL },
-	    key_id ? ENTRY_TAKE_OVER : ENTRY_CLAIM, key_id, 0, 0, 0 };
+	    key_id ? ENTRY_TAKE_OVER : ENTRY_CLAIM, key_id, 0, 0, 0, "" };
 	struct write_job	 job = { .run = phased_write, .arg = &j };
 	const struct phase	*p;
 	int64_t			 queued;
 	int			 rc;
 
+	snprintf(j.owner, sizeof(j.owner), "%s-%s", instance, req->id);
 	j.run.state = calloc(1, r->phased->state_size);
 	if (j.run.state == NULL)
 		abort();

@@ -83,7 +83,7 @@ like "$(grep -c 'onceshop: method=GET path=/health' "$TMP/error.log")" '^[1-9]' 
 
 # --- plain CGI: the same binary, one request, no FastCGI socket ---
 cgi() {
-	env -i ONCESHOP_DB="$ONCESHOP_DB" REQUEST_METHOD="$1" PATH_INFO="$2" \
+	env -i ONCESHOP_DB="$ONCESHOP_DB" ONCESHOP_DATABASE_URL="$ONCESHOP_DATABASE_URL" REQUEST_METHOD="$1" PATH_INFO="$2" \
 		HTTP_AUTHORIZATION="${3:-}" QUERY_STRING="" "$BIN" </dev/null 2>/dev/null | tr -d '\r'
 }
 out=$(cgi GET /health)
@@ -93,7 +93,7 @@ out=$(cgi GET /orders)
 like "$out" '^Status: 401' "CGI: GET /orders without a token is 401"
 out=$(cgi GET /orders 'Bearer bob-token')
 like "$out" '^Status: 200' "CGI: GET /orders as bob is 200"
-out=$(env -i ONCESHOP_DB="$ONCESHOP_DB" REQUEST_METHOD=POST PATH_INFO=/orders \
+out=$(env -i ONCESHOP_DB="$ONCESHOP_DB" ONCESHOP_DATABASE_URL="$ONCESHOP_DATABASE_URL" REQUEST_METHOD=POST PATH_INFO=/orders \
 	HTTP_AUTHORIZATION='Bearer bob-token' HTTP_IDEMPOTENCY_KEY=cgi-1 \
 	CONTENT_TYPE=application/json CONTENT_LENGTH=45 "$BIN" 2>/dev/null \
 	<<<'{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' | tr -d '\r')

@@ -72,5 +72,5 @@ is "$(cat "$TMP"/status.* | sort | uniq -c | awk '{printf "%s %s;", $1, $2}')" "
 	"12 different keys for 5 cups: 5 orders, 7 out-of-stock"
 is "$(sql "SELECT stock FROM products WHERE sku = 'CUP-LIMITED'")" 0 "... stock is 0, not below"
 
-is "$(sql 'PRAGMA integrity_check')" ok "PRAGMA integrity_check is ok"
+integrity_ok
 done_testing

@@ -117,8 +117,8 @@ is "$ids" "$N" "... $N distinct order ids in the keys' answers"
 bad=
 for i in $(seq "$N"); do
 	id=$(jq -r .id "$TMP/crash/$i.final" 2>/dev/null)
-	[[ $id =~ ^[0-9]+$ ]] && [ "$(sql "SELECT group_concat(sku || ':' || quantity)
-		FROM order_items WHERE order_id = $id")" = "TEA-SENCHA:$i" ] || bad+=" crash-$i"
+	[[ $id =~ ^[0-9]+$ ]] && [ "$(sql "SELECT sku || ':' || quantity
+		FROM order_items WHERE order_id = $id" | paste -sd,)" = "TEA-SENCHA:$i" ] || bad+=" crash-$i"
 done
 is "$bad" "" "... each order holds its key's quantity"
 is "$(stock TEA-SENCHA)" $((stock_before - N * (N + 1) / 2)) \
@@ -126,7 +126,7 @@ is "$(stock TEA-SENCHA)" $((stock_before - N * (N + 1) / 2)) \
 is "$(alice_keys "AND idem_key LIKE 'crash-%'") $(alice_keys "AND idem_key LIKE 'crash-%'
 	AND status = 'completed' AND response_status = 201")" "$N $N" \
 	"one key row per key, each completed with 201"
-is "$(sql 'PRAGMA integrity_check')" ok "PRAGMA integrity_check is ok"
+integrity_ok
 
 # --- 2. a lock held outside onceshop: bounded waits -----------------------
 stop_server
@@ -138,13 +138,10 @@ is "$STATUS" 201 "an order before the lock"
 cp "$TMP/body" "$TMP/before-lock.body"
 orders_before=$(sql 'SELECT count(*) FROM orders')
 
-# A sqlite3 shell takes the write lock and keeps it 3 seconds.
-( printf '.timeout 2000\nBEGIN IMMEDIATE;\n.shell touch %s\n' "$TMP/locked"
-  sleep 3; printf 'ROLLBACK;\n' ) | sqlite3 "$ONCESHOP_DB" &
-holder=$!
-for _ in $(seq 100); do [ -e "$TMP/locked" ] && break; sleep 0.05; done
-like "$(sqlite3 "$ONCESHOP_DB" 'BEGIN IMMEDIATE; ROLLBACK;' 2>&1)" 'locked' \
-	"a sqlite3 shell holds the write lock"
+# A client outside onceshop takes the write lock and keeps it 3 seconds.
+hold_write_lock 3 && pass "a client outside onceshop holds the write lock" \
+	|| fail "a client outside onceshop holds the write lock"
+holder=$HOLDER
 
 W=8
 mkdir "$TMP/busy"
@@ -200,6 +197,6 @@ for i in $(seq "$W"); do
 done
 is "$bad" "" "once the lock is gone the same keys succeed, as new orders"
 is "$(sql 'SELECT count(*) FROM orders')" $((orders_before + W)) "... one order each"
-is "$(sql 'PRAGMA integrity_check')" ok "PRAGMA integrity_check is ok"
+integrity_ok
 
 done_testing

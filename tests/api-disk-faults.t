@@ -24,6 +24,7 @@
 # in the running process, so one server lives through fault and recovery
 # and the test can tell whether it recovered without a restart.
 . "$(dirname "$0")/lib.sh"
+sqlite_only "a full disk and failed writes under SQLite's own files (tmpfs, libfiu)"
 
 # libfiu's wrappers share their state between threads in ways
 # ThreadSanitizer reports as races (in libfiu, not in onceshop): make tsan

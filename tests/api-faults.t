@@ -7,6 +7,7 @@
 # entirely absent; once the fault is gone, a failed key retried with the
 # same body succeeds, once.
 . "$(dirname "$0")/lib.sh"
+sqlite_only "SQLite triggers that make the writer's statements fail"
 start_server
 
 # ddl SQL: changes the live database's schema (waits for a writer).

@@ -30,7 +30,7 @@ req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: short-lived' \
 is "$STATUS $(header Idempotent-Replayed)" "201 " "after it expired the same key makes a new order"
 [ "$(json .id)" != "$first" ] && pass "... with a new id" || fail "... with a new id"
 is "$(keys "WHERE idem_key = 'short-lived'")" 1 "... and one row for the key, replaced in place"
-is "$(keys "WHERE expires_at <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')")" 0 \
+is "$(keys "WHERE expires_at <= '$(now_utc)'")" 0 \
 	"a new claim also swept the other expired rows (alice's and bob's)"
 
 # onceshop sweep deletes expired rows in batches and says how many.
@@ -63,9 +63,8 @@ stop_server
 export ONCESHOP_BUSY_TIMEOUT_MS=200
 start_server
 orders=$(sql 'SELECT count(*) FROM orders')
-( printf 'BEGIN IMMEDIATE;\n'; sleep 2; printf 'ROLLBACK;\n' ) | sqlite3 "$ONCESHOP_DB" &
-holder=$!
-sleep 0.5
+hold_write_lock 2
+holder=$HOLDER
 req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: while-busy' -d "$mug"
 problem 503 service-busy "a database locked past the busy timeout is 503"
 is "$(header Retry-After)" 1 "... with Retry-After"

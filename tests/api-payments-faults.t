@@ -97,8 +97,8 @@ p=$(payment_of "$o")
 like "$(json .detail)" "payment $p.*not known.*same key" "... the detail names payment $p, says the outcome is unknown, asks for a retry with the same key"
 is "$(payment_facts "$o" lost-1)" "charges=1 payments=pending order=pending key=processing/payment-created" \
 	"... the ledger already has the charge; the payment is pending, the key processing at payment-created"
-is "$(sql "SELECT lease_owner IS NULL AND lease_until <= strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-	FROM idempotency_keys WHERE idem_key = 'lost-1'")" 1 "... and its lease was given up"
+is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'lost-1'
+	AND lease_owner IS NULL AND lease_until <= '$(now_utc)'")" 1 "... and its lease was given up"
 req GET /idempotency-keys -H "$ALICE"
 is "$(json '.idempotency_keys[] | select(.key == "lost-1") | "\(.status) \(.recovery_point) \(.response_status // "none")"')" \
 	"processing payment-created none" "GET /idempotency-keys shows it processing at payment-created"
@@ -204,10 +204,11 @@ is "$(payment_facts "$o" down-1)" "charges=0 payments=pending order=pending key=
 # --- 10. a processing key outlives its TTL; sweep leaves it alone ----------
 expires=$(key_col down-1 expires_at)
 deadline=$((SECONDS + 10))
-until [ "$(sql "SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 second') > '$expires'")" = 1 ] ||
-	[ "$SECONDS" -ge "$deadline" ]; do sleep 0.2; done
+until [[ "$(now_utc -1)" > "$expires" ]] || [ "$SECONDS" -ge "$deadline" ]; do
+	sleep 0.2
+done
 is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'down-1'
-	AND expires_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-1 second')")" 1 \
+	AND expires_at < '$(now_utc -1)'")" 1 \
 	"with ONCESHOP_IDEMPOTENCY_TTL=1, the processing key expired over a second ago"
 out=$("$BIN" sweep 2>&1)
 like "$out" '^deleted [0-9]+ expired idempotency keys$' "onceshop sweep runs ($out)"
@@ -242,5 +243,5 @@ is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $first" "... and is r
 is "$(sql "SELECT count(*) FROM idempotency_keys WHERE status = 'processing'")" 0 "no key is left processing"
 is "$(sqlite3 "$PAYSIM_DB" "SELECT count(*) FROM charges") $(sql "SELECT count(*) FROM orders WHERE status = 'paid'")" \
 	"6 6" "six orders paid, six charges in the whole ledger"
-is "$(sql 'PRAGMA integrity_check')" ok "PRAGMA integrity_check is ok"
+integrity_ok
 done_testing

@@ -215,7 +215,7 @@ req POST /orders -H 'Authorization: Bearer paysim-secret' -H "$JSON" -H 'Idempot
 	-d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}'
 is "$STATUS $(header WWW-Authenticate)" '401 Bearer realm="onceshop"' "paysim's secret means nothing to onceshop"
 is "$(grep -c '^onceshop: .*path=/paysim' "$TMP/error.log")" 0 "no /paysim/ request reached onceshop"
-is "$(sqlite3 "$ONCESHOP_DB" 'SELECT count(*) FROM idempotency_keys') $(sqlite3 "$PAYSIM_DB" "SELECT count(*) FROM idempotency_keys WHERE idem_key LIKE 'o-%'")" \
+is "$(sql 'SELECT count(*) FROM idempotency_keys') $(sqlite3 "$PAYSIM_DB" "SELECT count(*) FROM idempotency_keys WHERE idem_key LIKE 'o-%'")" \
 	"1 0" "each program keeps its keys in its own database"
 
 # --- paysim init: again, and with another secret ---

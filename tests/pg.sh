@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# pg.sh start DIR | stop DIR — a throwaway PostgreSQL server in DIR, for
+# the tests, `make run DB=postgres` and `make cluster`: initdb into DIR
+# (as the user postgres when run as root: PostgreSQL refuses root), Unix
+# socket in DIR only, no TCP port. `start` prints the socket directory;
+# a libpq URI for database NAME is postgresql:///NAME?host=<it>.
+set -eu
+cmd=${1:?usage: pg.sh start|stop DIR} dir=${2:?usage: pg.sh start|stop DIR}
+bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -x "$bin/initdb" ] || { echo "pg.sh: PostgreSQL is not installed (apt-get install postgresql)" >&2; exit 1; }
+as_owner() {
+	if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+case $cmd in
+start)
+	mkdir -p "$dir"
+	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
+	as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+		--locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+		{ cat "$dir/initdb.log" >&2; exit 1; }
+	# Sockets only; fsync as a real server has it. Enough connections
+	# for two hosts of 32 request threads and the tests' own.
+	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
+		-o "-c listen_addresses='' -k $dir -c max_connections=200 -c shared_buffers=128MB" \
+		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+	echo "$dir"
+	;;
+stop)
+	[ -d "$dir/data" ] && as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+	;;
+*)
+	echo "usage: pg.sh start|stop DIR" >&2; exit 2 ;;
+esac
