@@ -38,7 +38,9 @@ is "$("$DEST/usr/bin/onceshop" --version)" "$("$ROOT/build/onceshop" --version)"
 	"the installed onceshop runs: --version"
 is "$("$DEST/usr/bin/paysim" --version)" "$("$ROOT/build/paysim" --version)" "... and paysim"
 
-# The databases, from the installed migrations only.
+# The databases, from the installed migrations only: SQLite's, which the
+# examples use, whatever engine the other tests run on (pg-prove.sh).
+export ONCESHOP_DATABASE_URL=
 # The names the lighttpd example gives them (lib.sh set these too).
 export ONCESHOP_DB=$TMP/onceshop.db PAYSIM_DB=$TMP/paysim.db
 export ONCESHOP_SCHEMA=$SHARE/schema PAYSIM_SCHEMA=$SHARE/schema/paysim
