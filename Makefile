@@ -239,8 +239,9 @@ clean:
 
 # Browser tests (tests/browser.t): Debian's chromium, driven by
 # puppeteer-core (tests/package.json), which downloads no browser of its
-# own. `npm ci` installs the locked packages into tests/node_modules when
-# it is missing or older than the lockfile. npm is checked for, not
+# own; tests/openapi.t's @redocly/cli comes from the same package.json.
+# `npm ci` installs the locked packages into tests/node_modules when it is
+# missing or older than the lockfile. npm is checked for, not
 # installed: it comes with Node.js (NodeSource's nodejs package includes
 # it), and Debian's own npm package would conflict with that nodejs.
 BROWSER_PACKAGES = chromium
@@ -259,3 +260,30 @@ tests/node_modules/.package-lock.json: tests/package-lock.json tests/package.jso
 	@touch $@
 
 test asan tsan: deps-browser tests/node_modules/.package-lock.json
+
+# ---- make install -----------------------------------------------------------
+# The two programs to $(PREFIX)/bin; the migrations (SQLite's, paysim's,
+# PostgreSQL's in schema/pg/), www/ and the deployment
+# examples (schema/examples/: lighttpd with mod_fastcgi; systemd socket +
+# nginx) to $(PREFIX)/share/onceshop, with @PREFIX@ in the examples made
+# the real prefix. `onceshop init` then needs
+# ONCESHOP_SCHEMA=$(PREFIX)/share/onceshop/schema.
+PREFIX	?= /usr/local
+DESTDIR	?=
+SHARE	 = $(DESTDIR)$(PREFIX)/share/onceshop
+.PHONY: install
+install: build/onceshop build/paysim
+	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/schema/paysim \
+		$(SHARE)/schema/pg $(SHARE)/examples
+	install -m 755 build/onceshop build/paysim $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 schema/*.sql $(SHARE)/schema/
+	install -m 644 schema/paysim/*.sql $(SHARE)/schema/paysim/
+	install -m 644 schema/pg/*.sql $(SHARE)/schema/pg/
+	rm -rf $(SHARE)/www
+	cp -R www $(SHARE)/www
+	chmod -R u=rwX,go=rX $(SHARE)/www
+	for f in schema/examples/*; do \
+		sed 's|@PREFIX@|$(PREFIX)|g' $$f >$(SHARE)/examples/$${f##*/} && \
+		chmod 644 $(SHARE)/examples/$${f##*/} || exit 1; \
+	done
+	@echo "installed in $(DESTDIR)$(PREFIX); deployment examples in $(PREFIX)/share/onceshop/examples"
