@@ -40,10 +40,10 @@ examples_setup() {
 		esac
 	done
 	err=\$(mktemp "$EXAMPLES/err.XXXXXX")
-	"$real" "\${args[@]}" -w "\$w%{stderr}\n@@status %{http_code}\n" 2>"\$err"
+	"$real" "\${args[@]}" -w "\$w%{stderr}@@status %{http_code}\n" 2>"\$err"
 	rc=\$?
 	grep -ao '@@status [0-9]*' "\$err" | cut -d' ' -f2 >> "$EXAMPLES/statuses"
-	sed '/^@@status [0-9]*\$/d' "\$err" >&2
+	perl -pe 's/\@\@status \d+\n//' "\$err" >&2
 	rm -f "\$err"
 	exit \$rc
 	EOF
