@@ -135,9 +135,14 @@ TEST_PORTS ?=
 export TEST_PORTS
 ONCESHOP_BIN ?= $(CURDIR)/build/onceshop
 PAYSIM_BIN ?= $(CURDIR)/build/paysim
+# The API tests run twice: on SQLite, and on PostgreSQL (a throwaway server
+# that tests/pg-prove.sh starts and stops; sockets only, no TCP port).
+PG_TESTS = $(wildcard tests/api-*.t) tests/openapi.t
 test: build/onceshop build/paysim build/unit
 	ONCESHOP_BIN=$(ONCESHOP_BIN) PAYSIM_BIN=$(PAYSIM_BIN) \
 		UNIT_BIN=$(CURDIR)/build/unit prove tests/
+	ONCESHOP_BIN=$(ONCESHOP_BIN) PAYSIM_BIN=$(PAYSIM_BIN) \
+		tests/pg-prove.sh $(PG_TESTS)
 
 # Every test again, against the sanitizer build; and the unit tests of the
 # plain build under valgrind, which sees what the sanitizers do not
@@ -146,6 +151,9 @@ asan: build-asan/onceshop build-asan/paysim build-asan/unit build/unit
 	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop PAYSIM_BIN=$(CURDIR)/build-asan/paysim \
 	UNIT_BIN=$(CURDIR)/build-asan/unit prove tests/
+	ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ONCESHOP_BIN=$(CURDIR)/build-asan/onceshop PAYSIM_BIN=$(CURDIR)/build-asan/paysim \
+	tests/pg-prove.sh $(PG_TESTS)
 	valgrind -q --error-exitcode=1 --leak-check=full build/unit >/dev/null
 
 # Every test again under ThreadSanitizer: the request threads and the writer.
@@ -153,6 +161,9 @@ tsan: build-tsan/onceshop build-tsan/paysim build-tsan/unit
 	TSAN_OPTIONS=halt_on_error=1 \
 	ONCESHOP_BIN=$(CURDIR)/build-tsan/onceshop PAYSIM_BIN=$(CURDIR)/build-tsan/paysim \
 	UNIT_BIN=$(CURDIR)/build-tsan/unit prove tests/
+	TSAN_OPTIONS=halt_on_error=1 \
+	ONCESHOP_BIN=$(CURDIR)/build-tsan/onceshop PAYSIM_BIN=$(CURDIR)/build-tsan/paysim \
+	tests/pg-prove.sh $(PG_TESTS)
 
 # A FastCGI hello (the ceiling) and onceshop behind the same lighttpd,
 # measured with wrk on loopback; the table is kept in build/bench.txt.
