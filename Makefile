@@ -43,7 +43,7 @@ MAIN_SRC = app/main.c app/paysim.c
 LIB_SRC	 = $(filter-out $(MAIN_SRC), $(APP_SRC))
 LIB_OBJ	 = $(LIB_SRC:app/%.c=build/%.o)
 
-.PHONY: all run test unit asan tsan bench reset sweep deps clean
+.PHONY: all run cluster test unit asan tsan bench reset sweep deps clean
 
 all: build/onceshop build/paysim
 
@@ -108,7 +108,13 @@ build-tsan/onceshop build-tsan/paysim build-tsan/unit &: $(APP_SRC) tests/unit.c
 
 -include $(wildcard build/*.d)
 
+# make run DB=postgres: the same on a PostgreSQL server of our own
+# (tests/serve-pg.sh); make cluster: two hosts on PORT and PORT+1 sharing it.
+DB ?= sqlite
 run: build/onceshop build/paysim
+ifeq ($(DB),postgres)
+	@PORT=$(PORT) tests/serve-pg.sh 1
+else
 	@build/onceshop init --demo
 	@build/paysim init
 	@echo
@@ -126,6 +132,10 @@ run: build/onceshop build/paysim
 		PAYSIM_BIN=$(CURDIR)/build/paysim \
 		ONCESHOP_SOCKET=/tmp/onceshop-$(PORT).sock ONCESHOP_LOG=/dev/stderr \
 		exec lighttpd -D -f lighttpd.conf
+endif
+
+cluster: build/onceshop build/paysim
+	@PORT=$(PORT) tests/serve-pg.sh 2
 
 # Unit tests (C, TAP) and API tests (bash + curl against a real lighttpd,
 # TAP), all through prove. ONCESHOP_BIN and PAYSIM_BIN pick the binaries

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# pg.sh start DIR | stop DIR — a throwaway PostgreSQL server in DIR, for
+# pg.sh start DIR | stop DIR — a PostgreSQL server of our own in DIR, for
 # the tests, `make run DB=postgres` and `make cluster`: initdb into DIR
-# (as the user postgres when run as root: PostgreSQL refuses root), Unix
-# socket in DIR only, no TCP port. `start` prints the socket directory;
-# a libpq URI for database NAME is postgresql:///NAME?host=<it>.
+# unless it was done before (as the user postgres when run as root:
+# PostgreSQL refuses root), Unix socket in DIR only, no TCP port. `start`
+# prints the socket directory; a libpq URI for database NAME is
+# postgresql:///NAME?host=<it>&user=postgres.
 set -eu
 cmd=${1:?usage: pg.sh start|stop DIR} dir=${2:?usage: pg.sh start|stop DIR}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
@@ -15,8 +16,9 @@ case $cmd in
 start)
 	mkdir -p "$dir"
 	[ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
-	as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
-		--locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
+	[ -f "$dir/data/PG_VERSION" ] ||
+		as_owner "$bin/initdb" -D "$dir/data" -U postgres -A trust -E UTF8 \
+			--locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	# Sockets only; fsync as a real server has it. Enough connections
 	# for two hosts of 32 request threads and the tests' own.

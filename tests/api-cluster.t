@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Two onceshop hosts sharing one PostgreSQL, as behind a load balancer
+# (make cluster): thirty copies of one request sent alternately to both
+# make one order, one stock decrement and thirty identical answers; thirty
+# copies of one payment make one charge. A key store private to each host
+# would have made two of each. (SQLite is one host's file: skipped there.)
+. "$(dirname "$0")/lib.sh"
+[ "$ENGINE" = postgres ] || { echo "1..0 # SKIP two hosts need a shared database: PostgreSQL"; exit 0; }
+start_server
+A=$BASE
+
+# The second host: another lighttpd and onceshop process on another port,
+# the same database, the first host's paysim.
+for _ in 1 2 3 4 5; do
+	port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+	(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
+		ONCESHOP_PROVIDER_URL=$A/paysim PAYSIM_DB=$TMP/paysim-2.db \
+		ONCESHOP_LOG=$TMP/error-2.log ONCESHOP_SOCKET=$TMP/fcgi-2.sock \
+		exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error-2.log") &
+	SECOND_PID=$!
+	B=http://127.0.0.1:$port
+	for _ in $(seq 50); do curl -sf -o /dev/null "$B/health" && break; sleep 0.1; done
+	curl -sf -o /dev/null "$B/health" && break
+	kill "$SECOND_PID" 2>/dev/null; wait "$SECOND_PID" 2>/dev/null; SECOND_PID=
+done
+trap 'kill $SECOND_PID 2>/dev/null; wait $SECOND_PID 2>/dev/null; stop_server;
+	dropdb -h "$ONCESHOP_TEST_PG" -U postgres --if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
+[ -n "${SECOND_PID:-}" ] || { echo "Bail out! the second host did not start"; exit 1; }
+is "$(curl -s -o /dev/null -w '%{http_code}' "$B/products")" 200 "a second host answers on another port"
+# onceshop processes: the children of lighttpd PID running exactly $BIN.
+onceshops() {
+	local pid
+	for pid in $(pgrep -P "$1"); do
+		[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$BIN")" ] && echo "$pid"
+	done
+}
+is "$(onceshops "$SERVER_PID" | wc -l) $(onceshops "$SECOND_PID" | wc -l)" "1 1" \
+	"... from an onceshop process of its own: one per host"
+
+N=30
+stock() { sql "SELECT stock FROM products WHERE sku = '$1'"; }
+# fire PATH KEY BODY: N copies at once, the odd ones to host A, the even
+# ones to host B; status, headers and body of copy i in $TMP/c.<i>.*
+fire() {
+	local i
+	rm -f "$TMP"/c.*
+	for i in $(seq "$N"); do
+		curl -s -o "$TMP/c.$i.body" -D "$TMP/c.$i.hdr" -w '%{http_code}\n' \
+			-X POST "$([ $((i % 2)) = 1 ] && echo "$A" || echo "$B")$1" \
+			-H "$ALICE" -H "$JSON" -H "Idempotency-Key: $2" -d "$3" > "$TMP/c.$i.status" &
+	done
+	wait $(jobs -p | grep -v "^\($SERVER_PID\|$SECOND_PID\)\$")
+}
+
+before=$(stock TEA-MATCHA)
+fire /orders twin-order '{"items":[{"sku":"TEA-MATCHA","quantity":2}]}'
+is "$(cat "$TMP"/c.*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
+	"$N copies of one order, alternately to both hosts: all $N are 201"
+is "$(sql 'SELECT count(*) FROM orders')" 1 "... one order"
+is "$(stock TEA-MATCHA)" $((before - 2)) "... one stock decrement"
+is "$(md5sum "$TMP"/c.*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... $N byte-identical bodies"
+is "$(cat "$TMP"/c.*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
+	"... $((N - 1)) of them replays, from either host"
+id=$(jq -r .id "$TMP/c.1.body")
+
+# One payment, alternately to both hosts: the first at the provider, the
+# others 409 until it is done; retried, every one gets its 201.
+pay='{"order_id":'$id',"amount":5600,"currency":"JPY","card":"tok_slow"}'
+fire /payments/confirm twin-pay "$pay"
+like "$(cat "$TMP"/c.*.status | sort -u | tr '\n' ' ')" '^201 (409 )?$' \
+	"$N copies of one payment to both hosts: 201, or 409 while it is at the provider"
+retry() {
+	local i=$1 _
+	for _ in 1 2 3 4 5 6 7 8; do
+		[ "$(cat "$TMP/c.$i.status")" = 409 ] || return 0
+		sleep "$(tr -d '\r' < "$TMP/c.$i.hdr" | sed -n 's/^Retry-After: //Ip')"
+		curl -s -o "$TMP/c.$i.body" -D "$TMP/c.$i.hdr" -w '%{http_code}\n' \
+			-X POST "$([ $((i % 2)) = 1 ] && echo "$A" || echo "$B")/payments/confirm" \
+			-H "$ALICE" -H "$JSON" -H "Idempotency-Key: twin-pay" -d "$pay" > "$TMP/c.$i.status"
+	done
+}
+for i in $(seq "$N"); do retry "$i" & done
+wait $(jobs -p | grep -v "^\($SERVER_PID\|$SECOND_PID\)\$")
+is "$(cat "$TMP"/c.*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
+	"... after retrying their 409s, all $N are 201"
+is "$(md5sum "$TMP"/c.*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... with one body"
+is "$(sql "SELECT count(*) FROM payments WHERE order_id = $id") $(sql "SELECT status FROM orders WHERE id = $id")" \
+	"1 paid" "... one payment; the order paid"
+ledger "payment-$(jq -r .id "$TMP/c.1.body")"
+is "$(json '.charges | length')" 1 "... and one charge in the provider's ledger"
+done_testing
