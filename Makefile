@@ -147,7 +147,7 @@ ONCESHOP_BIN ?= $(CURDIR)/build/onceshop
 PAYSIM_BIN ?= $(CURDIR)/build/paysim
 # The API tests run twice: on SQLite, and on PostgreSQL (a throwaway server
 # that tests/pg-prove.sh starts and stops; sockets only, no TCP port).
-PG_TESTS = $(wildcard tests/api-*.t) tests/openapi.t
+PG_TESTS = $(wildcard tests/api-*.t) tests/openapi.t tests/cli.t
 test: build/onceshop build/paysim build/unit
 	ONCESHOP_BIN=$(ONCESHOP_BIN) PAYSIM_BIN=$(PAYSIM_BIN) \
 		UNIT_BIN=$(CURDIR)/build/unit prove tests/
