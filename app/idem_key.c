@@ -1,7 +1,9 @@
 /* idem_key.c — the pure half of the idempotency rules: reading an
- * Idempotency-Key header, saying what is wrong with a bad one, and the
- * request's fingerprint. No database; see idempotency.h. */
+ * Idempotency-Key header, saying what is wrong with a bad one, the checks
+ * a request passes before its key is looked up (none uses the key up), and
+ * the request's fingerprint. No database; see idempotency.h. */
 #include <string.h>
+#include <strings.h>
 
 #include "idempotency.h"
 
@@ -84,4 +86,65 @@ idem_fingerprint(struct json_object *body, char hex[65])
 	body_canonical(body, &canon);
 	sha256_hex(canon.data, canon.len, hex);
 	buf_free(&canon);
+}
+
+/* Returns 1 for "application/json", with or without parameters. */
+static int
+is_json(const char *type)
+{
+	size_t	 n = strlen("application/json");
+
+	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
+	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
+}
+
+int
+idem_request_ok_or_reply(const struct route *r, struct request *req,
+    struct json_object **json, struct response *res)
+{
+	struct buf	 why = { 0 };
+
+	if (req->idempotency_key == NULL) {
+		http_problem(res, PROBLEM_KEY_MISSING, "POST %s needs an "
+		    "Idempotency-Key header with a value unique to this "
+		    "operation, e.g. Idempotency-Key: \"order-2026-0001\". "
+		    "A retry sends the same key again.", r->path);
+		return -1;
+	}
+	if (idem_key_parse(req->idempotency_key, res->key) == -1) {
+		res->key[0] = '\0';	/* not fit for the log */
+		http_problem(res, PROBLEM_KEY_INVALID, "The Idempotency-Key is "
+		    "malformed: %s. A key is a quoted string (\"...\") or a "
+		    "bare token of 1 to %d printable ASCII characters. The key "
+		    "was not used.", idem_key_problem(req->idempotency_key),
+		    IDEM_KEY_MAX);
+		return -1;
+	}
+	if (!is_json(req->content_type)) {
+		http_problem(res, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Send the body "
+		    "as JSON with \"Content-Type: application/json\". The key "
+		    "was not used.");
+		return -1;
+	}
+	if (req->body_too_large) {
+		http_problem(res, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at "
+		    "most %d bytes. The key was not used.", HTTP_BODY_MAX);
+		return -1;
+	}
+	if ((*json = body_parse(req->body, req->body_len, &why)) == NULL) {
+		http_problem(res, PROBLEM_INVALID_JSON, "The body was refused: "
+		    "%s. The key was not used; fix the body and retry with the "
+		    "same key.", why.data);
+		buf_free(&why);
+		return -1;
+	}
+	req->in = xmalloc(r->body->size);
+	memset(req->in, 0, r->body->size);
+	if (body_validate(*json, r->body->fields, req->in, &why) == -1) {
+		http_problem(res, PROBLEM_INVALID_BODY, "%s. The key was not "
+		    "used; fix the body and retry with the same key.", why.data);
+		buf_free(&why);
+		return -1;
+	}
+	return 0;
 }

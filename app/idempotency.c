@@ -5,15 +5,16 @@
  * struct (400). None of those is stored, so a corrected retry may reuse
  * the key. A key already stored is answered from a plain read, without
  * the writer: replay (same fingerprint), 422 (different fingerprint) or
- * 409 (in progress). Otherwise, after the route's before_claim step if it
- * has one (router.h), the request becomes a job of the writer (writer.h):
- * in its group's transaction it claims the key (insert first, look only on
+ * 409 (in progress; a payment whose lease ran out is resumed instead).
+ * Otherwise, after the route's before_claim step if it has one
+ * (router.h), the request becomes a job of the writer (writer.h): in its
+ * group's transaction it claims the key (insert first, look only on
  * conflict), runs the handler, stores the response; the answer is
- * released after the group's COMMIT. */
-#include <ctype.h>
+ * released after the group's COMMIT. A route with phases (phases.h) runs
+ * them instead, in several jobs. The checks before the lookup are in
+ * idem_key.c. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <unistd.h>
 
@@ -40,16 +41,6 @@ int
 idem_busy_ms(void)
 {
 	return busy_ms;
-}
-
-/* Returns 1 for "application/json", with or without parameters. */
-static int
-is_json(const char *type)
-{
-	size_t	 n = strlen("application/json");
-
-	return type != NULL && strncasecmp(type, "application/json", n) == 0 &&
-	    (type[n] == '\0' || type[n] == ';' || type[n] == ' ');
 }
 
 /* Answers a processing key: 409 for as long as its lease lasts. */
@@ -300,59 +291,6 @@ idem_write_or_reply(struct writer *w, struct write_job *job,
 	return job->result == WRITE_COMMITTED ? 0 : -1;
 }
 
-/* Checks key, content type, size and body; fills req->in. Returns 0, or
- * -1 with res set to the problem (none of them uses up the key). */
-static int
-request_ok_or_reply(const struct route *r, struct request *req,
-    struct json_object **json, struct response *res)
-{
-	struct buf	 why = { 0 };
-
-	if (req->idempotency_key == NULL) {
-		http_problem(res, PROBLEM_KEY_MISSING, "POST %s needs an "
-		    "Idempotency-Key header with a value unique to this "
-		    "operation, e.g. Idempotency-Key: \"order-2026-0001\". "
-		    "A retry sends the same key again.", r->path);
-		return -1;
-	}
-	if (idem_key_parse(req->idempotency_key, res->key) == -1) {
-		res->key[0] = '\0';	/* not fit for the log */
-		http_problem(res, PROBLEM_KEY_INVALID, "The Idempotency-Key is "
-		    "malformed: %s. A key is a quoted string (\"...\") or a "
-		    "bare token of 1 to %d printable ASCII characters. The key "
-		    "was not used.", idem_key_problem(req->idempotency_key),
-		    IDEM_KEY_MAX);
-		return -1;
-	}
-	if (!is_json(req->content_type)) {
-		http_problem(res, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Send the body "
-		    "as JSON with \"Content-Type: application/json\". The key "
-		    "was not used.");
-		return -1;
-	}
-	if (req->body_too_large) {
-		http_problem(res, PROBLEM_PAYLOAD_TOO_LARGE, "The body may be at "
-		    "most %d bytes. The key was not used.", HTTP_BODY_MAX);
-		return -1;
-	}
-	if ((*json = body_parse(req->body, req->body_len, &why)) == NULL) {
-		http_problem(res, PROBLEM_INVALID_JSON, "The body was refused: "
-		    "%s. The key was not used; fix the body and retry with the "
-		    "same key.", why.data);
-		buf_free(&why);
-		return -1;
-	}
-	req->in = xmalloc(r->body->size);
-	memset(req->in, 0, r->body->size);
-	if (body_validate(*json, r->body->fields, req->in, &why) == -1) {
-		http_problem(res, PROBLEM_INVALID_BODY, "%s. The key was not "
-		    "used; fix the body and retry with the same key.", why.data);
-		buf_free(&why);
-		return -1;
-	}
-	return 0;
-}
-
 void
 idem_run(struct db *db, struct writer *w, const struct route *r,
     struct request *req, struct response *res)
@@ -366,7 +304,7 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 
 	res->operation = r->operation;
 	res->outcome = "rejected";
-	if (request_ok_or_reply(r, req, &json, res) == -1) {
+	if (idem_request_ok_or_reply(r, req, &json, res) == -1) {
 		json_object_put(json);
 		return;
 	}

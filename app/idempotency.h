@@ -25,6 +25,14 @@ int	 idem_key_parse(const char *header, char key[IDEM_KEY_MAX + 1]);
  * (a clause for a problem detail). */
 const char *idem_key_problem(const char *header);
 
+/* Checks an idempotent POST's key (400), content type (415), size (413)
+ * and body (400), in that order, and fills req->in from the body (r's
+ * field table); *json is the parsed body, for the fingerprint (the caller
+ * releases it). Returns 0, or -1 with res set to the problem, whose detail
+ * says the key was not used. */
+int	 idem_request_ok_or_reply(const struct route *r, struct request *req,
+	     struct json_object **json, struct response *res);
+
 /* Writes the SHA-256 (hex) of the canonical JSON form of body to hex. */
 void	 idem_fingerprint(struct json_object *body, char hex[65]);
 
