@@ -148,11 +148,13 @@ PAYSIM_BIN ?= $(CURDIR)/build/paysim
 # The API tests run twice: on SQLite, and on PostgreSQL (a throwaway server
 # that tests/pg-prove.sh starts and stops; sockets only, no TCP port).
 PG_TESTS = $(wildcard tests/api-*.t) tests/openapi.t tests/cli.t
+# make test PROVE_FLAGS=-v prints every test's name, not only each file's.
+PROVE_FLAGS ?=
 test: build/onceshop build/paysim build/unit
 	ONCESHOP_BIN=$(ONCESHOP_BIN) PAYSIM_BIN=$(PAYSIM_BIN) \
-		UNIT_BIN=$(CURDIR)/build/unit prove tests/
+		UNIT_BIN=$(CURDIR)/build/unit prove $(PROVE_FLAGS) tests/
 	ONCESHOP_BIN=$(ONCESHOP_BIN) PAYSIM_BIN=$(PAYSIM_BIN) \
-		tests/pg-prove.sh $(PG_TESTS)
+		tests/pg-prove.sh $(PROVE_FLAGS) $(PG_TESTS)
 
 # Every test again, against the sanitizer build; and the unit tests of the
 # plain build under valgrind, which sees what the sanitizers do not
