@@ -162,6 +162,21 @@ order_json(int64_t id, int64_t total, const char *created_at,
 	return o;
 }
 
+/* Fills by[] with in's item indexes in the order of their skus. */
+static void
+by_sku(const struct order_in *in, size_t by[ITEMS_MAX])
+{
+	size_t	 i, j, k;
+
+	for (i = 0; i < in->nitems; i++) {
+		k = i;
+		for (j = i; j > 0 && strcmp(in->items[by[j - 1]].sku,
+		    in->items[k].sku) > 0; j--)
+			by[j] = by[j - 1];
+		by[j] = k;
+	}
+}
+
 void
 orders_create(struct db *db, const struct request *req, struct response *res)
 {
@@ -169,11 +184,15 @@ orders_create(struct db *db, const struct request *req, struct response *res)
 	struct line		 lines[ITEMS_MAX];
 	struct stmt		*st;
 	int64_t			 total = 0, id;
-	size_t			 i;
+	size_t			 i, by[ITEMS_MAX];
 
+	/* Products are locked in the order of their skus, whatever the
+	 * order of the items: two orders of the same products can then
+	 * never wait for each other (a deadlock on PostgreSQL). */
+	by_sku(in, by);
 	for (i = 0; i < in->nitems; i++)
-		if (take_stock_or_reply(db, &in->items[i], i, &lines[i],
-		    &total, res) == -1)
+		if (take_stock_or_reply(db, &in->items[by[i]], by[i],
+		    &lines[by[i]], &total, res) == -1)
 			return;
 
 	st = db_stmt(db, STMT_ORDER_INSERT);

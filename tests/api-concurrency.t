@@ -60,6 +60,24 @@ is "$(md5sum "$TMP"/out.* | awk '{print $1}' | sort -u | wc -l)" 1 \
 ledger "payment-$(jq -r .id "$TMP/out.1")"
 is "$(json '.charges | length')" 1 "... and the provider's ledger shows one charge"
 
+# Orders of the same two products in opposite orders, all at once: each
+# takes its stock in the order of the skus, so none waits for another
+# (on PostgreSQL, crossed row locks would be deadlocks: 503s).
+rm -f "$TMP"/status.*
+s1=$(sql "SELECT stock FROM products WHERE sku = 'TEA-SENCHA'")
+s2=$(sql "SELECT stock FROM products WHERE sku = 'MUG-KYOTO'")
+for i in $(seq 20); do
+	if [ $((i % 2)) = 0 ]; then b='[{"sku":"TEA-SENCHA","quantity":1},{"sku":"MUG-KYOTO","quantity":1}]'
+	else b='[{"sku":"MUG-KYOTO","quantity":1},{"sku":"TEA-SENCHA","quantity":1}]'; fi
+	curl -s -o /dev/null -w '%{http_code}\n' -X POST "$BASE/orders" -H "$BOB" -H "$JSON" \
+		-H "Idempotency-Key: crossed-$i" -d "{\"items\":$b}" > "$TMP/status.$i" &
+done
+wait $(jobs -p | grep -v "^$SERVER_PID\$")
+is "$(cat "$TMP"/status.* | sort | uniq -c | awk '{print $1, $2}')" "20 201" \
+	"20 orders of two products in crossed orders, at once: all 201"
+is "$(sql "SELECT stock FROM products WHERE sku = 'TEA-SENCHA'") $(sql "SELECT stock FROM products WHERE sku = 'MUG-KYOTO'")" \
+	"$((s1 - 20)) $((s2 - 20))" "... and each product's stock went down by 20"
+
 # Different keys racing for the last units: never oversold.
 rm -f "$TMP"/status.*
 for i in $(seq 12); do
