@@ -12,6 +12,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 port=${PORT:-8080}
 pg=${ONCESHOP_PG_DIR:-$root/build/pg}
 cd "$root"
+mkdir -p "$(dirname "$pg")"
+# As root the server runs as the user postgres, who must be able to reach
+# its directory; a clone under /root cannot be reached.
+if [ "$(id -u)" -eq 0 ] && ! runuser -u postgres -- test -x "$(dirname "$pg")"; then
+	pg=/tmp/onceshop-pg-$(printf %s "$root" | sha256sum | cut -c1-12)
+	echo "(the user postgres cannot reach $root/build: PostgreSQL's data goes to $pg)"
+fi
 "$root/tests/pg.sh" start "$pg" >/dev/null
 pids=
 stop() {
