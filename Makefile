@@ -179,11 +179,12 @@ tsan: build-tsan/onceshop build-tsan/paysim build-tsan/unit
 
 # A FastCGI hello (the ceiling) and onceshop behind the same lighttpd,
 # measured with wrk on loopback; the table is kept in build/bench.txt.
-# `make bench BENCH_SECS=3` for a quick run. See bench/README.md.
+# `make bench BENCH_SECS=3` for a quick run; `make bench DB=postgres` on a
+# throwaway PostgreSQL, kept in build/bench-postgres.txt. See bench/README.md.
 bench: build/onceshop build/paysim build/hello
 	ONCESHOP_BIN=$(CURDIR)/build/onceshop PAYSIM_BIN=$(CURDIR)/build/paysim \
-		BENCH_HELLO_BIN=$(CURDIR)/build/hello \
-		bash -o pipefail -c 'bench/run.sh | tee build/bench.txt'
+		BENCH_HELLO_BIN=$(CURDIR)/build/hello BENCH_DB=$(DB) \
+		bash -o pipefail -c 'bench/run.sh | tee build/bench$(if $(filter postgres,$(DB)),-postgres).txt'
 
 build/hello: bench/hello.c | deps
 	@mkdir -p build

@@ -2,9 +2,12 @@
 # run.sh — `make bench`: measures a FastCGI hello (the ceiling) and onceshop
 # behind the same lighttpd with wrk, on loopback, and prints one table with
 # each scenario's throughput as a ratio of the ceiling measured in this run.
-# Every onceshop scenario gets a fresh database. See bench/README.md.
+# Every onceshop scenario gets a fresh database: on SQLite (the default), or
+# with BENCH_DB=postgres on a throwaway PostgreSQL server (tests/pg.sh) that
+# lives as long as the run. See bench/README.md.
 #
 #   BENCH_SECS=3 bench/run.sh     (seconds per scenario; default 10)
+#   BENCH_DB=postgres bench/run.sh
 
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,11 +17,19 @@ HELLO=${BENCH_HELLO_BIN:-$ROOT/build/hello}
 SECS=${BENCH_SECS:-10}
 WARM=2
 if [ "$SECS" -lt 5 ]; then WARM=1; fi
+ENGINE=${BENCH_DB:-sqlite}
+case $ENGINE in
+sqlite|postgres) ;;
+*) echo "bench: BENCH_DB (make's DB) must be sqlite or postgres, not $ENGINE" >&2
+   exit 2 ;;
+esac
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/onceshop-bench.XXXXXX")
 RESULTS=$TMP/results
 SERVER_PID=
 WORKER_PIDS=
 FAILED=0
+# PostgreSQL: the server's directory (its socket too), once started.
+PG_DIR=
 
 # lighttpd.conf reads every one of these; empty means onceshop's default.
 export ONCESHOP_IDEMPOTENCY_TTL=${ONCESHOP_IDEMPOTENCY_TTL:-}
@@ -28,6 +39,9 @@ export ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-}
 export ONCESHOP_PROVIDER_SECRET=${ONCESHOP_PROVIDER_SECRET:-}
 export ONCESHOP_PROVIDER_TIMEOUT_MS=${ONCESHOP_PROVIDER_TIMEOUT_MS:-}
 export ONCESHOP_COMPLETER_MS=${ONCESHOP_COMPLETER_MS:-}
+# PostgreSQL: set per scenario (new_db). Empty on SQLite: a URL from your
+# environment would take onceshop away from the file the scenario prepared.
+export ONCESHOP_DATABASE_URL=
 export ONCESHOP_BIN=$BIN BENCH_HELLO_BIN=$HELLO
 # lighttpd.conf serves paysim under /paysim/ too; no scenario calls it.
 PAYSIM=${PAYSIM_BIN:-$ROOT/build/paysim}
@@ -62,7 +76,15 @@ stop_server() {
 	done
 	WORKER_PIDS=
 }
-trap 'stop_server; rm -rf "$TMP"' EXIT
+# The PostgreSQL server goes after lighttpd, whose workers are its clients.
+stop_pg() {
+	if [ -n "$PG_DIR" ]; then
+		tests/pg.sh stop "$PG_DIR"
+		rm -rf "$PG_DIR"
+		PG_DIR=
+	fi
+}
+trap 'stop_server; stop_pg; rm -rf "$TMP"' EXIT
 # Ctrl-C or kill: leave through the EXIT trap above.
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -98,18 +120,59 @@ start_server() {
 	exit 1
 }
 
-# new_db DIR: a fresh demo database in DIR, plus a product whose stock
-# never runs out, so every new order can succeed.
+# psql SQL: runs SQL on the scenario's PostgreSQL database, quietly.
+psql_do() {
+	psql -X -q -A -t -v ON_ERROR_STOP=1 "$ONCESHOP_DATABASE_URL" -c "$1"
+}
+
+# new_db DIR: a fresh demo database in DIR (on PostgreSQL, a database of
+# the throwaway server named after DIR), plus a product whose stock never
+# runs out, so every new order can succeed.
 new_db() {
-	export ONCESHOP_DB=$1/onceshop.db
-	"$BIN" init --demo >/dev/null
-	sqlite3 "$ONCESHOP_DB" "INSERT INTO products (sku, name, price, stock)
+	local bench_tea="INSERT INTO products (sku, name, price, stock)
 		VALUES ('BENCH-TEA', 'Bench tea', 100, 1000000000)"
+	export ONCESHOP_DB=$1/onceshop.db
+	if [ "$ENGINE" = postgres ]; then
+		PG_DB=bench_$(basename "$1" | tr -c 'a-z0-9\n' _)
+		createdb -h "$PG_DIR" -U postgres "$PG_DB"
+		ONCESHOP_DATABASE_URL="postgresql:///$PG_DB?host=$PG_DIR&user=postgres"
+		"$BIN" init --demo >/dev/null
+		psql_do "$bench_tea"
+	else
+		"$BIN" init --demo >/dev/null
+		sqlite3 "$ONCESHOP_DB" "$bench_tea"
+	fi
+}
+
+# drop_db DIR: removes what new_db DIR made, once lighttpd is stopped.
+drop_db() {
+	if [ "$ENGINE" = postgres ]; then
+		# --force: a worker lighttpd stopped may not have hung up yet.
+		dropdb -h "$PG_DIR" -U postgres --force "$PG_DB"
+		ONCESHOP_DATABASE_URL=
+	fi
+	rm -rf "$1"
 }
 
 # add_keys N EXPIRES: N stored keys of bob's (completed, a 500-byte answer
 # each) that expire at EXPIRES, for the sweeping and big-table scenarios.
+# On PostgreSQL the table is then vacuumed and analysed and a checkpoint
+# written, as a server holding such a table would long since have done:
+# otherwise autovacuum and the load's checkpoint would run in the
+# measured seconds.
 add_keys() {
+	if [ "$ENGINE" = postgres ]; then
+		psql_do "INSERT INTO idempotency_keys (user_id, operation,
+		  idem_key, fingerprint, status, response_status,
+		  response_headers, response_body, created_at, expires_at)
+		SELECT (SELECT id FROM users WHERE name = 'bob'), 'create-order',
+		  'bench-' || substr(md5(random()::text), 1, 16) || i, 'x',
+		  'completed', 201, '', convert_to(repeat('x', 500), 'UTF8'),
+		  '2020-01-01T00:00:00Z', '$2' FROM generate_series(1, $1) AS i"
+		psql_do 'VACUUM ANALYZE idempotency_keys'
+		psql_do CHECKPOINT
+		return
+	fi
 	sqlite3 "$ONCESHOP_DB" "WITH RECURSIVE n(i) AS
 		(SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
 		INSERT INTO idempotency_keys (user_id, operation, idem_key,
@@ -123,12 +186,15 @@ expired_keys() { add_keys "$1" 2020-01-02T00:00:00Z; }
 live_keys() { add_keys "$1" 2999-01-01T00:00:00Z; }
 
 # A reader can meet a checkpoint in progress: wait for it as onceshop would.
-orders() { sqlite3 -cmd '.timeout 5000' "$ONCESHOP_DB" 'SELECT count(*) FROM orders'; }
+orders() {
+	if [ "$ENGINE" = postgres ]; then psql_do 'SELECT count(*) FROM orders'
+	else sqlite3 -cmd '.timeout 5000' "$ONCESHOP_DB" 'SELECT count(*) FROM orders'; fi
+}
 
 # ---- measuring -----------------------------------------------------------
 
 # warm_up THREADS CONNS PATH [wrk options...]: a short run, not measured,
-# so the workers, SQLite's cache and the WAL are warm. Keys get "-warm" so
+# so the workers, the database's cache and its WAL are warm. Keys get "-warm" so
 # they never collide with the measured run's.
 warm_up() {
 	local threads=$1 conns=$2 path=$3
@@ -186,12 +252,21 @@ scenario_hello() {
 	rm -rf "$dir"
 }
 
+# sync_note SYNC: what ONCESHOP_SYNC=SYNC means, for a row's label, where
+# the name alone would mislead: on PostgreSQL, normal is
+# synchronous_commit=off (full is on, PostgreSQL's default).
+sync_note() {
+	if [ "$ENGINE" = postgres ] && [ "$1" = normal ]; then
+		echo " (synchronous_commit=off)"
+	fi
+}
+
 # scenario_orders NAME SYNC THREADS CONNS [LABEL SETUP...]: every request
 # a new order under a new key; then the 2xx count against the rows the run
 # added. SETUP (a command) prepares the database first.
 scenario_orders() {
 	local name=$1 sync=$2 threads=$3 conns=$4 dir=$TMP/$1 before rows check
-	local label=${5:-"new orders, $sync"}
+	local label=${5:-"new orders, $sync$(sync_note "$sync")"}
 	shift 4; shift $(( $# > 0 ? 1 : 0 ))
 	mkdir "$dir"
 	new_db "$dir"
@@ -214,7 +289,7 @@ scenario_orders() {
 		FAILED=1
 	fi
 	record "$label" "$conns" "$check"
-	rm -rf "$dir"
+	drop_db "$dir"
 }
 
 # Replays: one order made by curl, then the identical request again and
@@ -242,7 +317,7 @@ scenario_replays() {
 		FAILED=1
 	fi
 	record "replays" 32 "$check"
-	rm -rf "$dir"
+	drop_db "$dir"
 }
 
 scenario_products() {
@@ -255,16 +330,25 @@ scenario_products() {
 	measure products 2 32 /products
 	stop_server
 	record "GET /products" 32 "-"
-	rm -rf "$dir"
+	drop_db "$dir"
 }
 
 # ---- the run -------------------------------------------------------------
 
-for cmd in wrk lighttpd sqlite3 curl; do
+tools="wrk lighttpd sqlite3 curl"
+if [ "$ENGINE" = postgres ]; then tools="$tools psql createdb dropdb"; fi
+for cmd in $tools; do
 	command -v "$cmd" >/dev/null || { say "$cmd is missing: make deps"; exit 1; }
 done
 : >"$RESULTS"
-say "$SECS s per scenario after a $WARM s warm-up"
+if [ "$ENGINE" = postgres ]; then
+	# One server for the whole run, each scenario a database of its own
+	# on it; tests/pg.sh's settings (sockets only), fsync on.
+	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/onceshop-bench-pg.XXXXXX")
+	tests/pg.sh start "$PG_DIR" >/dev/null || { say "PostgreSQL did not start"; exit 1; }
+	say "PostgreSQL in $PG_DIR"
+fi
+say "on $ENGINE, $SECS s per scenario after a $WARM s warm-up"
 scenario_hello
 scenario_orders full-c32 full 2 32
 scenario_orders normal-c32 normal 2 32
@@ -282,11 +366,20 @@ scenario_orders full-1m full 2 32 "new orders, full, 1M stored keys" \
 
 # The report: what ran where, then the table.
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-echo "onceshop bench, $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
+if [ "$ENGINE" = postgres ]; then
+	ONCESHOP_DATABASE_URL="postgresql:///postgres?host=$PG_DIR&user=postgres"
+	engine="PostgreSQL $(psql_do 'SHOW server_version' | cut -d' ' -f1)"
+	engine="$engine (fsync $(psql_do 'SHOW fsync'))"
+	name=PostgreSQL
+else
+	engine="SQLite $(sqlite3 --version | cut -d' ' -f1)"
+	name=SQLite
+fi
+echo "onceshop bench on $name, $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
 	"$(git describe --always --dirty 2>/dev/null || echo unknown)"
 echo "machine: $(nproc) cores, ${model:-unknown CPU}, Linux $(uname -r)"
 echo "$(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/lighttpd \1/p')," \
-	"SQLite $(sqlite3 --version | cut -d' ' -f1)," \
+	"$engine," \
 	"wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \(debian\/\)\{0,1\}\([0-9.]*\).*/\2/p');" \
 	"wrk -t2 -c32 -d${SECS}s (-t1 at 1 connection) after a ${WARM} s warm-up"
 echo
