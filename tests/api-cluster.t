@@ -28,65 +28,34 @@ trap 'kill $SECOND_PID 2>/dev/null; wait $SECOND_PID 2>/dev/null; stop_server;
 	dropdb -h "$ONCESHOP_TEST_PG" -U postgres --if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
 [ -n "${SECOND_PID:-}" ] || { echo "Bail out! the second host did not start"; exit 1; }
 is "$(curl -s -o /dev/null -w '%{http_code}' "$B/products")" 200 "a second host answers on another port"
-# onceshop processes: the children of lighttpd PID running exactly $BIN.
-onceshops() {
-	local pid
-	for pid in $(pgrep -P "$1"); do
-		[ "$(readlink "/proc/$pid/exe")" = "$(readlink -f "$BIN")" ] && echo "$pid"
-	done
-}
-is "$(onceshops "$SERVER_PID" | wc -l) $(onceshops "$SECOND_PID" | wc -l)" "1 1" \
+is "$(workers "$SERVER_PID" | wc -l) $(workers "$SECOND_PID" | wc -l)" "1 1" \
 	"... from an onceshop process of its own: one per host"
 
 N=30
 stock() { sql "SELECT stock FROM products WHERE sku = '$1'"; }
-# fire PATH KEY BODY: N copies at once, the odd ones to host A, the even
-# ones to host B; status, headers and body of copy i in $TMP/c.<i>.*
-fire() {
-	local i
-	rm -f "$TMP"/c.*
-	for i in $(seq "$N"); do
-		curl -s -o "$TMP/c.$i.body" -D "$TMP/c.$i.hdr" -w '%{http_code}\n' \
-			-X POST "$([ $((i % 2)) = 1 ] && echo "$A" || echo "$B")$1" \
-			-H "$ALICE" -H "$JSON" -H "Idempotency-Key: $2" -d "$3" > "$TMP/c.$i.status" &
-	done
-	wait $(jobs -p | grep -v "^\($SERVER_PID\|$SECOND_PID\)\$")
-}
-
 before=$(stock TEA-MATCHA)
-fire /orders twin-order '{"items":[{"sku":"TEA-MATCHA","quantity":2}]}'
-is "$(cat "$TMP"/c.*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
+burst "$N" /orders twin-order '{"items":[{"sku":"TEA-MATCHA","quantity":2}]}' "$A" "$B"
+is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
 	"$N copies of one order, alternately to both hosts: all $N are 201"
 is "$(sql 'SELECT count(*) FROM orders')" 1 "... one order"
 is "$(stock TEA-MATCHA)" $((before - 2)) "... one stock decrement"
-is "$(md5sum "$TMP"/c.*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... $N byte-identical bodies"
-is "$(cat "$TMP"/c.*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
+is "$(md5sum "$TMP"/burst/*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... $N byte-identical bodies"
+is "$(cat "$TMP"/burst/*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
 	"... $((N - 1)) of them replays, from either host"
-id=$(jq -r .id "$TMP/c.1.body")
+id=$(jq -r .id "$TMP/burst/1.body")
 
 # One payment, alternately to both hosts: the first at the provider, the
 # others 409 until it is done; retried, every one gets its 201.
 pay='{"order_id":'$id',"amount":5600,"currency":"JPY","card":"tok_slow"}'
-fire /payments/confirm twin-pay "$pay"
-like "$(cat "$TMP"/c.*.status | sort -u | tr '\n' ' ')" '^201 (409 )?$' \
+burst "$N" /payments/confirm twin-pay "$pay" "$A" "$B"
+like "$(cat "$TMP"/burst/*.status | sort -u | tr '\n' ' ')" '^201 (409 )?$' \
 	"$N copies of one payment to both hosts: 201, or 409 while it is at the provider"
-retry() {
-	local i=$1 _
-	for _ in 1 2 3 4 5 6 7 8; do
-		[ "$(cat "$TMP/c.$i.status")" = 409 ] || return 0
-		sleep "$(tr -d '\r' < "$TMP/c.$i.hdr" | sed -n 's/^Retry-After: //Ip')"
-		curl -s -o "$TMP/c.$i.body" -D "$TMP/c.$i.hdr" -w '%{http_code}\n' \
-			-X POST "$([ $((i % 2)) = 1 ] && echo "$A" || echo "$B")/payments/confirm" \
-			-H "$ALICE" -H "$JSON" -H "Idempotency-Key: twin-pay" -d "$pay" > "$TMP/c.$i.status"
-	done
-}
-for i in $(seq "$N"); do retry "$i" & done
-wait $(jobs -p | grep -v "^\($SERVER_PID\|$SECOND_PID\)\$")
-is "$(cat "$TMP"/c.*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
+burst_retry
+is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
 	"... after retrying their 409s, all $N are 201"
-is "$(md5sum "$TMP"/c.*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... with one body"
+is "$(md5sum "$TMP"/burst/*.body | awk '{print $1}' | sort -u | wc -l)" 1 "... with one body"
 is "$(sql "SELECT count(*) FROM payments WHERE order_id = $id") $(sql "SELECT status FROM orders WHERE id = $id")" \
 	"1 paid" "... one payment; the order paid"
-ledger "payment-$(jq -r .id "$TMP/c.1.body")"
+ledger "payment-$(jq -r .id "$TMP/burst/1.body")"
 is "$(json '.charges | length')" 1 "... and one charge in the provider's ledger"
 done_testing

@@ -8,56 +8,32 @@ N=30
 order='{"items":[{"sku":"TEA-MATCHA","quantity":3}]}'
 stock_before=$(sql "SELECT stock FROM products WHERE sku = 'TEA-MATCHA'")
 
-# fire N: N identical POSTs in parallel; each response's status, replay
-# header and body land in $TMP/out.<i>.
-fire() {
-	local path=$1 key=$2 body=$3 i
-	for i in $(seq "$N"); do
-		curl -s -o "$TMP/out.$i" -D "$TMP/hdr.$i" -w '%{http_code}\n' \
-			-X POST "$BASE$path" -H "$ALICE" -H "$JSON" \
-			-H "Idempotency-Key: $key" -d "$body" > "$TMP/status.$i" &
-	done
-	wait $(jobs -p | grep -v "^$SERVER_PID\$")
-}
-
-fire /orders twin-order "$order"
-is "$(cat "$TMP"/status.* | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
+burst "$N" /orders twin-order "$order"
+is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
 	"$N concurrent identical POST /orders: all $N are 201 (no 409, no 5xx)"
 is "$(sql 'SELECT count(*) FROM orders')" 1 "... exactly one order was created"
 is "$(sql "SELECT stock FROM products WHERE sku = 'TEA-MATCHA'")" $((stock_before - 3)) \
 	"... and stock was decremented once"
-is "$(md5sum "$TMP"/out.* | awk '{print $1}' | sort -u | wc -l)" 1 \
+is "$(md5sum "$TMP"/burst/*.body | awk '{print $1}' | sort -u | wc -l)" 1 \
 	"... all $N bodies are byte-identical"
-is "$(cat "$TMP"/hdr.* | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
+is "$(cat "$TMP"/burst/*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
 	"... $((N - 1)) of them marked Idempotent-Replayed: true"
-id=$(jq -r .id "$TMP/out.1")
+id=$(jq -r .id "$TMP/burst/1.body")
 
-rm -f "$TMP"/out.* "$TMP"/hdr.* "$TMP"/status.*
 # A payment is not one transaction (it asks the provider between two), so
 # copies that come while the first is at the provider are told 409 with
 # Retry-After instead of waiting; retried, they get its answer.
 pay='{"order_id":'$id',"amount":8400,"currency":"JPY"}'
-fire /payments/confirm twin-pay "$pay"
-like "$(cat "$TMP"/status.* | sort -u | tr '\n' ' ')" '^201 (409 )?$' \
+burst "$N" /payments/confirm twin-pay "$pay"
+like "$(cat "$TMP"/burst/*.status | sort -u | tr '\n' ' ')" '^201 (409 )?$' \
 	"$N concurrent identical payments: each is 201, or 409 while the first is at the provider"
-retry_409() { # retry_409 I: client I retries while it gets 409
-	local i=$1 _
-	for _ in 1 2 3 4 5 6 7 8; do
-		[ "$(cat "$TMP/status.$i")" = 409 ] || return 0
-		sleep "$(tr -d '\r' < "$TMP/hdr.$i" | sed -n 's/^Retry-After: //Ip')"
-		curl -s -o "$TMP/out.$i" -D "$TMP/hdr.$i" -w '%{http_code}\n' \
-			-X POST "$BASE/payments/confirm" -H "$ALICE" -H "$JSON" \
-			-H "Idempotency-Key: twin-pay" -d "$pay" > "$TMP/status.$i"
-	done
-}
-for i in $(seq "$N"); do retry_409 "$i" & done
-wait $(jobs -p | grep -v "^$SERVER_PID\$")
-is "$(cat "$TMP"/status.* | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
+burst_retry
+is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
 	"... and after retrying their 409s, all $N are 201"
 is "$(sql 'SELECT count(*) FROM payments')" 1 "... exactly one payment"
-is "$(md5sum "$TMP"/out.* | awk '{print $1}' | sort -u | wc -l)" 1 \
+is "$(md5sum "$TMP"/burst/*.body | awk '{print $1}' | sort -u | wc -l)" 1 \
 	"... all $N bodies are byte-identical"
-ledger "payment-$(jq -r .id "$TMP/out.1")"
+ledger "payment-$(jq -r .id "$TMP/burst/1.body")"
 is "$(json '.charges | length')" 1 "... and the provider's ledger shows one charge"
 
 # Orders of the same two products in opposite orders, all at once: each

@@ -14,15 +14,6 @@ alice_keys() {
 }
 stock() { sql "SELECT stock FROM products WHERE sku = '$1'"; }
 
-# workers: the pids of this test's onceshop processes: children of its
-# lighttpd running exactly $BIN.
-workers() {
-	local pid bin
-	bin=$(readlink -f "$BIN")
-	for pid in $(pgrep -P "$SERVER_PID"); do
-		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin" ] && echo "$pid"
-	done
-}
 
 # post KEY BODY [curl options...]: POST /orders as alice.
 post() {

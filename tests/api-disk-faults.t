@@ -38,15 +38,9 @@ REAL_BIN=$(readlink -f "$BIN")
 DISK=$TMP/disk
 MOUNTED=
 
-# workers: this server's onceshop processes (children of its lighttpd that
-# run REAL_BIN, also when spawned through the fiu wrapper).
-workers() {
-	local pid
-	[ -n "$SERVER_PID" ] || return 0
-	for pid in $(pgrep -P "$SERVER_PID"); do
-		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$REAL_BIN" ] && echo "$pid"
-	done
-}
+# workers: this server's onceshop processes, which run REAL_BIN (also
+# when spawned through the fiu wrapper).
+workers_real() { workers "$SERVER_PID" "$REAL_BIN"; }
 
 # stop_all: stops lighttpd and waits (5 s, then SIGKILL) until its
 # children are gone (onceshop, or a wrapper about to exec it), so that
@@ -282,7 +276,7 @@ new_server() {
 	mkdir -p "$TMP/ref"
 	ALL=() NOTHING=() DETAILS=()
 	start_server
-	WORKER=$(workers)
+	WORKER=$(workers_real)
 	LOG_FROM=$(wc -l < "$TMP/error.log")
 }
 
@@ -302,7 +296,7 @@ report() {
 
 # same_worker NAME: the server came through without a restart.
 same_worker() {
-	is "$(workers)" "$WORKER" "$1: the same onceshop process served before, during and after the fault (no restart)"
+	is "$(workers_real)" "$WORKER" "$1: the same onceshop process served before, during and after the fault (no restart)"
 }
 
 # ---- 1. a full disk ------------------------------------------------------
@@ -415,7 +409,7 @@ respawned() {
 		curl -sf --max-time 2 -o /dev/null "$BASE/health" && break
 		sleep 0.1
 	done
-	WORKER=$(workers)
+	WORKER=$(workers_real)
 	[ -n "$WORKER" ]
 }
 
@@ -478,7 +472,7 @@ fault 'enable name=posix/io/sync/fdatasync,failinfo=5'
 fire ghost ghost-1
 judge ghost ghost-1
 kill -KILL "$WORKER"
-respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_all; start_server; WORKER=$(workers); }
+respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_all; start_server; WORKER=$(workers_real); }
 settle "fsync failed, then a crash" ghost-1
 # (the last response is ghost-1's retry)
 [ "$(header Idempotent-Replayed)" = true ] &&
@@ -502,7 +496,7 @@ for k in "${K[@]}"; do
 done
 is "$bad" "" "lost answers: all 6 committed, none answered 201, each got an honest 5xx problem"
 kill -KILL "$WORKER"
-respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_all; start_server; WORKER=$(workers); }
+respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_all; start_server; WORKER=$(workers_real); }
 bad=
 for k in "${K[@]}"; do
 	for _ in $(seq 30); do

@@ -14,15 +14,6 @@ export ONCESHOP_PROVIDER_TIMEOUT_MS=3000 PAYSIM_SLOW_MS=1500 ONCESHOP_COMPLETER_
 LEASE=5
 start_server
 
-# workers: the pids of this test's onceshop processes: children of its
-# lighttpd running exactly $BIN (as in api-crash.t).
-workers() {
-	local pid bin
-	bin=$(readlink -f "$BIN")
-	for pid in $(pgrep -P "$SERVER_PID"); do
-		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin" ] && echo "$pid"
-	done
-}
 orders=0
 new_order() { # sets ORDER: alice's new order of one BISCUIT-SEMBEI, 600 yen
 	orders=$((orders + 1))

@@ -43,45 +43,25 @@ retry_after_ok() { local r; r=$(header Retry-After); [[ $r =~ ^[0-9]+$ ]] && [ "
 new_order
 o=$ORDER
 N=20
-mkdir "$TMP/c1"
-body=$(pay_body "$o" tok_slow)
-# post_copy I: client I's request; its status, headers and body in $TMP/c1.
-post_copy() {
-	curl -s --max-time 20 -o "$TMP/c1/$1.body" -D "$TMP/c1/$1.hdr" -w '%{http_code}\n' \
-		-X POST "$BASE/payments/confirm" -H "$ALICE" -H "$JSON" \
-		-H "Idempotency-Key: twenty" -d "$body" > "$TMP/c1/$1.status"
-}
-pids=()
-for i in $(seq "$N"); do post_copy "$i" & pids+=($!); done
-wait "${pids[@]}"
-echo "# first answers: $(cat "$TMP"/c1/*.status | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }')"
-like "$(cat "$TMP"/c1/*.status | sort -u | tr '\n' ' ')" '^(201 )?409 $' \
+burst "$N" /payments/confirm twenty "$(pay_body "$o" tok_slow)"
+echo "# first answers: $(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{ printf "%s %s; ", $1, $2 }')"
+like "$(cat "$TMP"/burst/*.status | sort -u | tr '\n' ' ')" '^(201 )?409 $' \
 	"$N concurrent copies of a tok_slow payment: 409 while the first is at the provider (and 201)"
 bad=
 for i in $(seq "$N"); do
-	[ "$(cat "$TMP/c1/$i.status")" = 409 ] || continue
-	HEADERS=$(tr -d '\r' < "$TMP/c1/$i.hdr") BODY=$(cat "$TMP/c1/$i.body")
+	[ "$(cat "$TMP/burst/$i.status")" = 409 ] || continue
+	HEADERS=$(tr -d '\r' < "$TMP/burst/$i.hdr") BODY=$(cat "$TMP/burst/$i.body")
 	[ "$(json .type)" = /problems/idempotency-key-in-progress ] && retry_after_ok 4 ||
 		bad+=" $i($(json .type) Retry-After: $(header Retry-After))"
 done
 is "$bad" "" "... each 409 is idempotency-key-in-progress with a Retry-After of 1 to 4 s (the lease)"
-# retry_copy I: client I retries after Retry-After for as long as it gets 409.
-retry_copy() {
-	local i=$1 deadline=$((SECONDS + 15))
-	while [ "$(cat "$TMP/c1/$i.status")" = 409 ] && [ "$SECONDS" -lt "$deadline" ]; do
-		sleep "$(tr -d '\r' < "$TMP/c1/$i.hdr" | sed -n 's/^Retry-After: //Ip')"
-		post_copy "$i"
-	done
-}
-pids=()
-for i in $(seq "$N"); do retry_copy "$i" & pids+=($!); done
-wait "${pids[@]}"
-is "$(cat "$TMP"/c1/*.status | sort | uniq -c | awk '{ print $1, $2 }')" "$N 201" \
+burst_retry
+is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{ print $1, $2 }')" "$N 201" \
 	"... after retrying their 409s, all $N are 201"
-is "$(md5sum "$TMP"/c1/*.body | awk '{ print $1 }' | sort -u | wc -l)" 1 "... with byte-identical bodies"
-is "$(cat "$TMP"/c1/*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
+is "$(md5sum "$TMP"/burst/*.body | awk '{ print $1 }' | sort -u | wc -l)" 1 "... with byte-identical bodies"
+is "$(cat "$TMP"/burst/*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true$')" $((N - 1)) \
 	"... $((N - 1)) of them replays"
-is "$(cat "$TMP"/c1/*.hdr | tr -d '\r' | grep -i '^Location:' | sort | uniq -c | awk '{ print $1, $3 }')" \
+is "$(cat "$TMP"/burst/*.hdr | tr -d '\r' | grep -i '^Location:' | sort | uniq -c | awk '{ print $1, $3 }')" \
 	"$N /payments/$(payment_of "$o")" "... all with the same Location"
 is "$(payment_facts "$o" twenty)" "charges=1 payments=succeeded order=paid key=completed/finished" \
 	"... one charge in the ledger, one succeeded payment, the order paid, the key completed"

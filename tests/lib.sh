@@ -152,6 +152,18 @@ start_server() {
 	exit 1
 }
 
+# workers [LIGHTTPD-PID [BIN]]: the pids of the onceshop processes of a
+# lighttpd (this test's by default): its children running exactly BIN
+# ($BIN by default).
+workers() {
+	local pid bin
+	bin=$(readlink -f "${2:-$BIN}")
+	[ -n "${1:-$SERVER_PID}" ] || return 0
+	for pid in $(pgrep -P "${1:-$SERVER_PID}"); do
+		[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$bin" ] && echo "$pid"
+	done
+}
+
 # ---- requests ------------------------------------------------------------
 
 # req METHOD PATH [curl options...]: sets STATUS, BODY and HEADERS (the
@@ -164,6 +176,44 @@ req() {
 		-X "$method" "$@" "$BASE$path")
 	BODY=$(cat "$TMP/body")
 	HEADERS=$(tr -d '\r' < "$TMP/headers")
+}
+
+# burst N PATH KEY BODY [BASE...]: N copies of one POST as alice, all at
+# once, copy i to the BASEs in turn ($BASE alone by default). Copy i's
+# status, headers and body land in $TMP/burst/i.status, .hdr and .body.
+burst() {
+	local n=$1 i pids=()
+	BURST=("$2" "$3" "$4")
+	shift 4
+	BURST_BASES=("${@:-$BASE}")
+	rm -rf "$TMP/burst" && mkdir "$TMP/burst"
+	for i in $(seq "$n"); do burst_copy "$i" & pids+=($!); done
+	wait "${pids[@]}"
+}
+
+# burst_copy I: sends copy I of the last burst again.
+burst_copy() {
+	curl -s --max-time 20 -o "$TMP/burst/$1.body" -D "$TMP/burst/$1.hdr" \
+		-w '%{http_code}\n' -X POST \
+		"${BURST_BASES[$((($1 - 1) % ${#BURST_BASES[@]}))]}${BURST[0]}" \
+		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: ${BURST[1]}" \
+		-d "${BURST[2]}" > "$TMP/burst/$1.status"
+}
+
+# burst_retry: each copy of the last burst that was answered 409 retries,
+# all at once, after its Retry-After, for as long as it gets 409 (15 s at
+# most), as a client told "in progress" does.
+burst_retry() {
+	local f pids=()
+	for f in "$TMP"/burst/*.status; do
+		f=${f##*/}
+		( i=${f%.status} deadline=$((SECONDS + 15))
+		  while [ "$(cat "$TMP/burst/$i.status")" = 409 ] && [ "$SECONDS" -lt "$deadline" ]; do
+			sleep "$(tr -d '\r' < "$TMP/burst/$i.hdr" | sed -n 's/^Retry-After: //Ip')"
+			burst_copy "$i"
+		  done ) & pids+=($!)
+	done
+	wait "${pids[@]}"
 }
 
 # header NAME: the value of response header NAME of the last req, or "".
