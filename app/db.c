@@ -145,7 +145,21 @@ stmt_json_rows(struct stmt *s)
 enum db_rc
 db_tx(struct db *db, enum stmt_id id)
 {
-	return db->engine->tx(db, id);
+	enum db_rc	 rc = db->engine->tx(db, id);
+
+	switch (id) {
+	case STMT_BEGIN:
+	case STMT_BEGIN_IMMEDIATE:
+		db->in_tx = rc == DB_DONE;
+		break;
+	case STMT_COMMIT:
+	case STMT_ROLLBACK:
+		db->in_tx = 0;	/* the engine left none open, failed or not */
+		break;
+	default:
+		break;
+	}
+	return rc;
 }
 
 enum db_rc

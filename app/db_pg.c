@@ -418,6 +418,8 @@ pg_changes(struct db *db)
 	return PDB(db)->changes;
 }
 
+/* Runs transaction statement id; a COMMIT or ROLLBACK that fails leaves
+ * no transaction open (db.c keeps in_tx). */
 static enum db_rc
 pg_tx(struct db *db, enum stmt_id id)
 {
@@ -428,10 +430,8 @@ pg_tx(struct db *db, enum stmt_id id)
 	enum db_rc		 rc = DB_DONE;
 
 	assert(sql != NULL);
-	if (id == STMT_ROLLBACK && before == PQTRANS_IDLE) {
-		db->in_tx = 0;		/* nothing to roll back */
-		return DB_DONE;
-	}
+	if (id == STMT_ROLLBACK && before == PQTRANS_IDLE)
+		return DB_DONE;		/* nothing to roll back */
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = rc_of(db, res, sql);
@@ -439,20 +439,9 @@ pg_tx(struct db *db, enum stmt_id id)
 	else if (id == STMT_COMMIT && before == PQTRANS_INERROR)
 		rc = db->error = DB_ERROR;
 	PQclear(res);
-	switch (id) {
-	case STMT_BEGIN:
-	case STMT_BEGIN_IMMEDIATE:
-		db->in_tx = rc == DB_DONE;
-		break;
-	case STMT_COMMIT:
-	case STMT_ROLLBACK:
-		if (PQtransactionStatus(conn) != PQTRANS_IDLE)
-			exec_sql(db, "ROLLBACK");
-		db->in_tx = 0;
-		break;
-	default:
-		break;
-	}
+	if ((id == STMT_COMMIT || id == STMT_ROLLBACK) &&
+	    PQtransactionStatus(conn) != PQTRANS_IDLE)
+		exec_sql(db, "ROLLBACK");
 	return rc;
 }
 

@@ -273,6 +273,8 @@ lite_changes(struct db *db)
 	return sqlite3_changes64(LDB(db)->h);
 }
 
+/* Runs transaction statement id; a COMMIT or ROLLBACK that fails leaves
+ * no transaction open (db.c keeps in_tx). */
 static enum db_rc
 lite_tx(struct db *db, enum stmt_id id)
 {
@@ -286,25 +288,12 @@ lite_tx(struct db *db, enum stmt_id id)
 			if (LDB(db)->stmts[i].st != NULL &&
 			    sqlite3_stmt_busy(LDB(db)->stmts[i].st))
 				sqlite3_reset(LDB(db)->stmts[i].st);
-	if (id == STMT_ROLLBACK && sqlite3_get_autocommit(h)) {
-		db->in_tx = 0;		/* already rolled back by the engine */
-		return DB_DONE;
-	}
+	if (id == STMT_ROLLBACK && sqlite3_get_autocommit(h))
+		return DB_DONE;		/* already rolled back by the engine */
 	rc = stmt_exec(lite_stmt(db, id));
-	switch (id) {
-	case STMT_BEGIN:
-	case STMT_BEGIN_IMMEDIATE:
-		db->in_tx = rc == DB_DONE;
-		break;
-	case STMT_COMMIT:
-	case STMT_ROLLBACK:
-		if (rc != DB_DONE && !sqlite3_get_autocommit(h))
-			exec_sql(db, "ROLLBACK");
-		db->in_tx = 0;
-		break;
-	default:
-		break;
-	}
+	if ((id == STMT_COMMIT || id == STMT_ROLLBACK) && rc != DB_DONE &&
+	    !sqlite3_get_autocommit(h))
+		exec_sql(db, "ROLLBACK");
 	return rc;
 }
 

@@ -152,6 +152,15 @@ idem_claim(struct db *db, const struct request *req, const char *op,
 	return id;
 }
 
+int64_t
+idem_undo_and_claim(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key, const struct idem_lease *lease)
+{
+	if (db_tx_lost(db) || db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE)
+		return -1;
+	return idem_claim(db, req, op, fp, key, lease);
+}
+
 int
 idem_store(struct db *db, int64_t id, const struct response *res,
     time_t now, const char *point)
@@ -213,12 +222,9 @@ idem_write(struct db *db, void *arg)
 		return -1;
 	}
 	j->route->handler(db, j->req, res);
-	/* A 4xx is the handler's answer: its writes are undone, the claim
-	 * is made again and the answer stored. */
-	if (res->status >= 400 && res->status < 500 && !db_tx_lost(db) &&
-	    (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE ||
-	    (id = idem_claim(db, j->req, j->route->operation, j->fp,
-	    res->key, NULL)) <= 0))
+	if (res->status >= 400 && res->status < 500 &&
+	    (id = idem_undo_and_claim(db, j->req, j->route->operation, j->fp,
+	    res->key, NULL)) <= 0)
 		res->status = 500;
 	if (res->status < 200 || res->status >= 500 || db_tx_lost(db) ||
 	    idem_store(db, id, res, j->req->now, NULL) == -1) {

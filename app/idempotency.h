@@ -81,6 +81,15 @@ int	 idem_lookup(struct db *, const struct request *, const char *op,
 int64_t	 idem_claim(struct db *, const struct request *, const char *op,
 	     const char *fp, const char *key, const struct idem_lease *);
 
+/* A refusal (4xx) is the operation's answer, stored, but nothing else it
+ * wrote is kept: in the job that claimed key, rolls the job's writes back
+ * to its savepoint and claims again (on PostgreSQL this also makes a
+ * transaction that a failed statement left unusable usable again). Returns
+ * as idem_claim, or -1 if it could not roll back. */
+int64_t	 idem_undo_and_claim(struct db *, const struct request *,
+	     const char *op, const char *fp, const char *key,
+	     const struct idem_lease *);
+
 /* Stores res as the answer of key row id, completed at point (NULL for a
  * single-phase operation), expiring a TTL after now. Returns 0 or -1. */
 int	 idem_store(struct db *, int64_t id, const struct response *,

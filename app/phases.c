@@ -156,15 +156,13 @@ advance(struct db *db, struct phased_job *j, const char *until)
 /* Begins j's job: claims the key or takes it over. Returns 1 to go on, 0
  * when res holds another answer, -1 on error. */
 static int
-enter(struct db *db, struct phased_job *j, const char *now, const char *until)
+enter(struct db *db, struct phased_job *j, const struct idem_lease *lease,
+    const char *now)
 {
-	struct idem_lease	 lease = { j->route->phased->phases[0].point,
-	    j->owner, until };
-
 	switch (j->entry) {
 	case ENTRY_CLAIM:
 		j->key_id = idem_claim(db, j->req, j->route->operation, j->fp,
-		    j->run.res->key, &lease);
+		    j->run.res->key, lease);
 		if (j->key_id == -1) {
 			reply_failed(j->run.res, "The key could not be claimed");
 			return -1;
@@ -172,10 +170,10 @@ enter(struct db *db, struct phased_job *j, const char *now, const char *until)
 		if (j->key_id == 0)	/* a duplicate got there first */
 			return answer_other(db, j);
 		j->next = 0;
-		j->run.res->phase = lease.point;
+		j->run.res->phase = lease->point;
 		return 1;
 	case ENTRY_TAKE_OVER:
-		return take_over(db, j, now, until);
+		return take_over(db, j, now, lease->until);
 	case ENTRY_HOLD:	/* phased_write advances it */
 		j->next = j->held_at;
 		return 1;
@@ -193,11 +191,12 @@ phased_write(struct db *db, void *arg)
 	struct response		*res = j->run.res;
 	time_t			 now = time(NULL);
 	char			 now_text[21], until[21];
+	struct idem_lease	 lease = { phases[0].point, j->owner, until };
 	int			 rc, moved = j->entry == ENTRY_HOLD;
 
 	time_rfc3339(now, now_text);
 	time_rfc3339(now + lease_s, until);
-	if ((rc = enter(db, j, now_text, until)) != 1)
+	if ((rc = enter(db, j, &lease, now_text)) != 1)
 		return rc == 0 ? 0 : -1;
 	for (; (p = &phases[j->next])->point != NULL; j->next++, moved = 1) {
 		/* A new recovery point, if the lease is still ours. */
@@ -210,18 +209,12 @@ phased_write(struct db *db, void *arg)
 			j->answered = 1;
 			if (res->status >= 500 || db_tx_lost(db))
 				return -1;
-			/* A refusal in the claiming job: its writes are
-			 * undone (on PostgreSQL a failed statement, such as
-			 * the UNIQUE index saying no, leaves the rest of
-			 * the transaction unusable until then), the claim is
-			 * made again and the refusal stored, as for a
-			 * single-phase operation. */
+			/* A refusal in the claiming job is stored alone. */
 			if (j->entry == ENTRY_CLAIM && res->status >= 400 &&
-			    (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE ||
-			    enter(db, j, now_text, until) != 1)) {
-				if (res->status < 500)
-					reply_failed(res, "The key could not "
-					    "be claimed again");
+			    (j->key_id = idem_undo_and_claim(db, j->req,
+			    j->route->operation, j->fp, res->key, &lease)) <= 0) {
+				reply_failed(res, "The key could not be "
+				    "claimed again");
 				return -1;
 			}
 			if (idem_store(db, j->key_id, res, now, "finished") ==
