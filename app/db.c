@@ -177,6 +177,12 @@ db_tx_lost(struct db *db)
 	return db->engine->tx_lost(db);
 }
 
+int
+db_gone(struct db *db)
+{
+	return db->engine->gone(db);
+}
+
 /* Keeps "NNN-name.sql" files only. */
 static int
 is_migration(const struct dirent *d)

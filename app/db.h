@@ -28,6 +28,10 @@ enum db_rc {
 	DB_FULL,	/* the disk or the database is full */
 	DB_RETRY,	/* a deadlock or serialization failure (PostgreSQL):
 			 * the transaction must be run again */
+	DB_GONE,	/* the connection to the server was lost, or the
+			 * server does not take one (PostgreSQL): what was
+			 * not committed is gone; a lost COMMIT may or may
+			 * not have been */
 	DB_ERROR,	/* anything else; logged */
 };
 
@@ -118,5 +122,9 @@ enum db_rc	 db_take_error(struct db *);
  * it back by itself (after a full disk or an I/O error): nothing of it may
  * be committed or reported as written. */
 int		 db_tx_lost(struct db *);
+
+/* Returns 1 while the connection to the server is lost (PostgreSQL; it
+ * comes back by itself before a later transaction), else 0. */
+int		 db_gone(struct db *);
 
 #endif

@@ -52,6 +52,7 @@ struct db_engine {
 	int64_t		 (*changes)(struct db *);
 	enum db_rc	 (*tx)(struct db *, enum stmt_id);
 	int		 (*tx_lost)(struct db *);
+	int		 (*gone)(struct db *);
 };
 
 extern const struct db_engine	 db_sqlite;

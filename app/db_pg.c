@@ -2,8 +2,17 @@
  * one connection per thread, each named statement prepared on the server
  * when it first runs (its "?" become "$1", "$2", ... unless stmts.c gives
  * PostgreSQL a text of its own), schema versions in the table
- * schema_version. Rows arrive whole, as text; bytea is unescaped. */
+ * schema_version. Rows arrive whole, as text; bytea is unescaped.
+ *
+ * A connection the server dropped (a restart, a terminated backend) is
+ * connected again before its next transaction, with its settings applied
+ * again and its statements to be prepared again; never in the middle of a
+ * transaction, which is lost with the connection (DB_GONE). While the
+ * server does not take connections, each try is bounded by the busy
+ * timeout and they are RECONNECT_GAP_US apart. */
 #include <assert.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +24,8 @@
 #include "util.h"
 
 #define PARAMS_MAX	16
+#define RECONNECT_GAP_US 200000	/* between two tries of one connection */
+#define LOG_GAP_US	2000000	/* between two lines about a lost server */
 /* Type OIDs (catalog/pg_type_d.h, which the client headers leave out). */
 #define OID_BOOL	16
 #define OID_BYTEA	17
@@ -40,7 +51,12 @@ struct pg_stmt {
 struct pg_db {
 	struct db	 base;
 	PGconn		*conn;
+	const char	*url;
 	enum db_schema	 schema;
+	enum db_mode	 mode;
+	int		 busy_ms, sync_full;
+	int		 lost;		/* since the last good connection */
+	int64_t		 next_try;	/* no reconnection before (usec) */
 	int64_t		 changes;
 	char		*texts[STMT__MAX];	/* with $n, owned */
 	struct pg_stmt	 stmts[STMT__MAX];
@@ -72,8 +88,35 @@ tx_sql(enum stmt_id id)
 	}
 }
 
+static int64_t
+monotonic_usec(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Says that the server is lost, or back, at most once every LOG_GAP_US
+ * for the whole process (every thread's connection sees the same
+ * outage). */
+static void
+log_server(const char *what, const char *why)
+{
+	static _Atomic int64_t	 next;
+	int64_t			 now = monotonic_usec(), due = next;
+
+	char			 line[256];
+
+	snprintf(line, sizeof(line), "%s", why);
+	line[strcspn(line, "\n")] = '\0';	/* libpq ends it with one */
+	if (now >= due && atomic_compare_exchange_strong(&next, &due,
+	    now + LOG_GAP_US))
+		log_error("postgres: %s%s%s", what, *line ? ": " : "", line);
+}
+
 /* Maps a failed result's SQLSTATE; logs what is neither a lock timeout nor
- * a constraint. */
+ * a constraint (a lost connection, once in a while). */
 static enum db_rc
 rc_of(struct db *db, const PGresult *res, const char *sql)
 {
@@ -83,6 +126,15 @@ rc_of(struct db *db, const PGresult *res, const char *sql)
 
 	if (state == NULL)
 		state = "";
+	if (PQstatus(PDB(db)->conn) != CONNECTION_OK ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0) {
+		/* The connection, or the server (admin or crash shutdown,
+		 * not yet accepting): whatever was not committed is gone. */
+		PDB(db)->lost = 1;
+		log_server("the connection to the server was lost",
+		    PQerrorMessage(PDB(db)->conn));
+		return db->error = DB_GONE;
+	}
 	if (strncmp(state, "23", 2) == 0)
 		rc = DB_CONSTRAINT;
 	else if (strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0)
@@ -209,6 +261,87 @@ pg_stored_version(struct db *db)
 	return v;
 }
 
+/* Connects p->conn (again, when it has one), waiting at most the busy
+ * timeout. Returns 0, or -1 with the connection left bad. */
+static int
+connect_bounded(struct pg_db *p)
+{
+	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
+	const char		*values[] = { "10", p->url, NULL };
+	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+	int64_t			 deadline = monotonic_usec() +
+	    (int64_t)p->busy_ms * 1000;
+	struct pollfd		 pfd;
+	int			 ms, reset = p->conn != NULL;
+
+	/* connect_timeout first: a URL that sets its own wins. */
+	if (!reset)
+		p->conn = PQconnectStartParams(keys, values, 1);
+	else if (!PQresetStart(p->conn))
+		st = PGRES_POLLING_FAILED;
+	if (p->conn == NULL)
+		abort();	/* out of memory */
+	if (PQstatus(p->conn) == CONNECTION_BAD)
+		st = PGRES_POLLING_FAILED;
+	while (st == PGRES_POLLING_READING || st == PGRES_POLLING_WRITING) {
+		pfd.fd = PQsocket(p->conn);
+		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+		ms = (int)((deadline - monotonic_usec()) / 1000);
+		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
+			break;	/* the deadline (or poll failed) */
+		st = reset ? PQresetPoll(p->conn) : PQconnectPoll(p->conn);
+	}
+	return st == PGRES_POLLING_OK ? 0 : -1;
+}
+
+/* Gives a fresh connection its settings; its statements are prepared
+ * again when they next run. Returns 0 or -1. */
+static int
+configure(struct pg_db *p)
+{
+	struct db	*db = &p->base;
+	char		 set[256];
+
+	PQsetNoticeProcessor(p->conn, quiet, NULL);
+	/* Timestamps are RFC 3339 text, compared as text: byte order. A
+	 * lock held longer than the busy timeout is an error (DB_BUSY),
+	 * not a wait without end. */
+	snprintf(set, sizeof(set), "SET lock_timeout = %d; "
+	    "SET synchronous_commit = %s; SET TIME ZONE 'UTC'; "
+	    "SET default_transaction_isolation = 'read committed'%s",
+	    p->busy_ms, p->sync_full ? "on" : "off", p->mode == DB_READ ?
+	    "; SET default_transaction_read_only = on" : "");
+	if (exec_sql(db, set) == -1)
+		return -1;
+	if (p->mode != DB_MIGRATE)
+		ready_all(db);
+	return 0;
+}
+
+/* Makes a connection the server dropped usable again, outside a
+ * transaction, no more often than every RECONNECT_GAP_US. Returns 0 when
+ * it is connected, -1 when not (yet). */
+static int
+revive(struct pg_db *p)
+{
+	int64_t	 now;
+
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return 0;
+	if (p->base.in_tx || (now = monotonic_usec()) < p->next_try)
+		return -1;
+	p->lost = 1;
+	if (connect_bounded(p) == 0 && configure(p) == 0) {
+		log_server("connected again", "");
+		p->lost = 0;
+		return 0;
+	}
+	log_server("cannot connect", PQstatus(p->conn) == CONNECTION_BAD ?
+	    PQerrorMessage(p->conn) : "no connection within the busy timeout");
+	p->next_try = now + RECONNECT_GAP_US;
+	return -1;
+}
+
 static void	 pg_close(struct db *);
 
 static struct db *
@@ -216,29 +349,24 @@ pg_open(const struct db_config *c, enum db_mode mode)
 {
 	struct pg_db	*p = xmalloc(sizeof(*p));
 	struct db	*db = &p->base;
-	char		 set[256];
 	int		 version;
 
 	memset(p, 0, sizeof(*p));
 	db->engine = &db_pg;
 	db->error = DB_DONE;
 	db->version = DB_SCHEMA_VERSION;
+	p->url = c->url;
 	p->schema = c->schema;
-	p->conn = PQconnectdb(c->url);
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		log_error("postgres: %s", PQerrorMessage(p->conn));
+	p->mode = mode;
+	p->sync_full = c->sync_full;
+	p->busy_ms = c->busy_ms > 0 ? c->busy_ms : 1;
+	if (connect_bounded(p) == -1) {
+		log_server("cannot connect", PQstatus(p->conn) ==
+		    CONNECTION_BAD ? PQerrorMessage(p->conn) : "no connection "
+		    "within the busy timeout");
 		goto fail;
 	}
-	PQsetNoticeProcessor(p->conn, quiet, NULL);
-	/* Timestamps are RFC 3339 text, compared as text: byte order. A
-	 * lock held longer than the busy timeout is an error (DB_BUSY),
-	 * not a wait without end. */
-	snprintf(set, sizeof(set), "SET lock_timeout = %d; "
-	    "SET synchronous_commit = %s; SET TIME ZONE 'UTC'; "
-	    "SET default_transaction_isolation = 'read committed'",
-	    c->busy_ms > 0 ? c->busy_ms : 1, c->sync_full ? "on" : "off");
-	if (exec_sql(db, set) == -1 || (mode == DB_READ &&
-	    exec_sql(db, "SET default_transaction_read_only = on") == -1))
+	if (configure(p) == -1)
 		goto fail;
 	if (mode == DB_MIGRATE)
 		return db;
@@ -248,7 +376,6 @@ pg_open(const struct db_config *c, enum db_mode mode)
 		    ": run init first" : ": a newer build made it");
 		goto fail;
 	}
-	ready_all(db);
 	return db;
 fail:
 	pg_close(db);
@@ -285,12 +412,10 @@ pg_stmt(struct db *db, enum stmt_id id)
 {
 	struct pg_stmt	*s = &PDB(db)->stmts[id];
 
-	/* A connection the server dropped comes back, without the
-	 * statements it had prepared. */
-	if (PQstatus(PDB(db)->conn) == CONNECTION_BAD) {
-		PQreset(PDB(db)->conn);
-		ready_all(db);
-	}
+	/* Outside a transaction, a dropped connection comes back; inside
+	 * one, the statement fails (DB_GONE) and so does the transaction. */
+	if (!db->in_tx)
+		revive(PDB(db));
 	assert(s->sql != NULL);	/* a statement of another schema */
 	pg_reset(&s->base);
 	memset(s->values, 0, sizeof(s->values));
@@ -418,10 +543,9 @@ pg_changes(struct db *db)
 	return PDB(db)->changes;
 }
 
-/* Runs transaction statement id; a COMMIT or ROLLBACK that fails leaves
- * no transaction open (db.c keeps in_tx). */
+/* Runs transaction statement id once. */
 static enum db_rc
-pg_tx(struct db *db, enum stmt_id id)
+tx_once(struct db *db, enum stmt_id id)
 {
 	PGconn			*conn = PDB(db)->conn;
 	PGTransactionStatusType	 before = PQtransactionStatus(conn);
@@ -430,8 +554,11 @@ pg_tx(struct db *db, enum stmt_id id)
 	enum db_rc		 rc = DB_DONE;
 
 	assert(sql != NULL);
-	if (id == STMT_ROLLBACK && before == PQTRANS_IDLE)
-		return DB_DONE;		/* nothing to roll back */
+	/* Nothing to roll back: none begun, or the server ended it with
+	 * the connection. */
+	if (id == STMT_ROLLBACK && (before == PQTRANS_IDLE ||
+	    PQstatus(conn) != CONNECTION_OK))
+		return DB_DONE;
 	res = PQexec(conn, sql);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = rc_of(db, res, sql);
@@ -440,8 +567,28 @@ pg_tx(struct db *db, enum stmt_id id)
 		rc = db->error = DB_ERROR;
 	PQclear(res);
 	if ((id == STMT_COMMIT || id == STMT_ROLLBACK) &&
+	    PQstatus(conn) == CONNECTION_OK &&
 	    PQtransactionStatus(conn) != PQTRANS_IDLE)
 		exec_sql(db, "ROLLBACK");
+	return rc;
+}
+
+/* Runs transaction statement id; a COMMIT or ROLLBACK that fails leaves
+ * no transaction open (db.c keeps in_tx). A BEGIN on a connection the
+ * server dropped since its last transaction connects again first, and
+ * tries once more if the drop is found only by that BEGIN: nothing was
+ * lost, so the caller need not know. */
+static enum db_rc
+pg_tx(struct db *db, enum stmt_id id)
+{
+	enum db_rc	 rc;
+
+	if (id != STMT_BEGIN && id != STMT_BEGIN_IMMEDIATE)
+		return tx_once(db, id);
+	if (revive(PDB(db)) == -1)
+		return db->error = DB_GONE;
+	if ((rc = tx_once(db, id)) == DB_GONE && revive(PDB(db)) == 0)
+		rc = tx_once(db, id);
 	return rc;
 }
 
@@ -477,9 +624,33 @@ pg_apply(struct db *db, const char *sql, int version)
 	return rc;
 }
 
+/* The server dropped the connection and it is not back yet. */
+static int
+pg_gone(struct db *db)
+{
+	return PQstatus(PDB(db)->conn) != CONNECTION_OK;
+}
+
 const struct db_engine db_pg = {
-	"pg", pg_open, pg_close, pg_stored_version, pg_apply, pg_stmt,
-	pg_bind_int, pg_bind_text, pg_bind_blob, pg_step, pg_reset,
-	pg_col_int, pg_col_text, pg_col_blob, pg_col_count, pg_col_name,
-	pg_col_kind, pg_changes, pg_tx, pg_tx_lost,
+	.subdir = "pg",
+	.open = pg_open,
+	.close = pg_close,
+	.stored_version = pg_stored_version,
+	.apply = pg_apply,
+	.stmt = pg_stmt,
+	.bind_int = pg_bind_int,
+	.bind_text = pg_bind_text,
+	.bind_blob = pg_bind_blob,
+	.step = pg_step,
+	.reset = pg_reset,
+	.col_int = pg_col_int,
+	.col_text = pg_col_text,
+	.col_blob = pg_col_blob,
+	.col_count = pg_col_count,
+	.col_name = pg_col_name,
+	.col_kind = pg_col_kind,
+	.changes = pg_changes,
+	.tx = pg_tx,
+	.tx_lost = pg_tx_lost,
+	.gone = pg_gone,
 };

@@ -326,9 +326,34 @@ lite_apply(struct db *db, const char *sql, int version)
 	return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* A file does not go away: SQLite's connection is never lost. */
+static int
+lite_gone(struct db *db)
+{
+	(void)db;
+	return 0;
+}
+
 const struct db_engine db_sqlite = {
-	"", lite_open, lite_close, lite_stored_version, lite_apply, lite_stmt,
-	lite_bind_int, lite_bind_text, lite_bind_blob, lite_step, lite_reset,
-	lite_col_int, lite_col_text, lite_col_blob, lite_col_count,
-	lite_col_name, lite_col_kind, lite_changes, lite_tx, lite_tx_lost,
+	.subdir = "",
+	.open = lite_open,
+	.close = lite_close,
+	.stored_version = lite_stored_version,
+	.apply = lite_apply,
+	.stmt = lite_stmt,
+	.bind_int = lite_bind_int,
+	.bind_text = lite_bind_text,
+	.bind_blob = lite_bind_blob,
+	.step = lite_step,
+	.reset = lite_reset,
+	.col_int = lite_col_int,
+	.col_text = lite_col_text,
+	.col_blob = lite_col_blob,
+	.col_count = lite_col_count,
+	.col_name = lite_col_name,
+	.col_kind = lite_col_kind,
+	.changes = lite_changes,
+	.tx = lite_tx,
+	.tx_lost = lite_tx_lost,
+	.gone = lite_gone,
 };

@@ -119,7 +119,8 @@ idem_lookup(struct db *db, const struct request *req, const char *op,
 	if ((rc = stmt_step(st)) == DB_ROW)
 		found = answer_stored(st, req, fp, resume_id, res);
 	else
-		found = rc == DB_DONE ? 0 : rc == DB_BUSY ? -2 : -1;
+		found = rc == DB_DONE ? 0 : rc == DB_BUSY || rc == DB_GONE ?
+		    -2 : -1;
 	stmt_reset(st);
 	return found;
 }
@@ -260,6 +261,21 @@ reply_busy(struct response *res)
 	http_header(res, "Retry-After", "1");
 }
 
+/* The database server cannot be reached (DB_GONE): 503 with Retry-After,
+ * and whether anything was written, when a COMMIT was lost. */
+static void
+reply_gone(struct response *res, int unknown)
+{
+	res->outcome = unknown ? "unknown" : "busy";
+	http_problem(res, PROBLEM_SERVICE_BUSY, "The connection to the "
+	    "database was lost%s. Retry the same request with the same key "
+	    "after Retry-After seconds%s.", unknown ? " while this request was "
+	    "being saved, so whether it was saved is unknown" : "; nothing was "
+	    "written", unknown ? ": if it was saved you get its stored answer, "
+	    "if not it runs then" : "");
+	http_header(res, "Retry-After", "1");
+}
+
 /* Sets res from the writer's outcome for job: as its run left it when it
  * committed or rolled itself back (WRITE_UNDONE), else what is known of
  * what was written (and a full disk says so whatever happened). */
@@ -286,6 +302,8 @@ reply_outcome(const struct write_job *job, struct response *res)
 	}
 	if (job->fault == DB_FULL && job->result != WRITE_COMMITTED)
 		reply_full(res, job->result == WRITE_UNKNOWN);
+	if (job->fault == DB_GONE && job->result != WRITE_COMMITTED)
+		reply_gone(res, job->result == WRITE_UNKNOWN);
 }
 
 int

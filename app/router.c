@@ -58,10 +58,10 @@ path_match(const char *pattern, const char *path, int64_t *id)
 }
 
 static void
-reply_unavailable(struct response *res)
+reply_unavailable(struct response *res, const char *why)
 {
-	http_problem(res, PROBLEM_SERVICE_BUSY, "The database could not be "
-	    "read; see the server log. Nothing was written; retry shortly.");
+	http_problem(res, PROBLEM_SERVICE_BUSY, "The database %s; see the "
+	    "server log. Nothing was written; retry shortly.", why);
 	http_header(res, "Retry-After", "1");
 }
 
@@ -123,17 +123,16 @@ router_dispatch(const struct api *api, struct db *db, struct writer *w,
 
 	if ((r = route_or_reply(api, req, res)) == NULL)
 		return;
+	/* Opened again on the next request. */
 	if (db == NULL) {
-		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database could "
-		    "not be opened; see the server log. Nothing was written. "
-		    "It is tried again on the next request.");
+		reply_unavailable(res, "could not be opened");
 		return;
 	}
 	/* One read transaction for the token, the handler of a GET or the
 	 * replay lookup of a POST: one snapshot, one WAL read lock. The
 	 * idempotency layer ends it before it waits for the writer. */
 	if (db_tx(db, STMT_BEGIN) != DB_DONE) {
-		reply_unavailable(res);
+		reply_unavailable(res, "could not be read");
 		return;
 	}
 	if (r->public || auth_user_or_reply(db, api, req, res) == 0) {
@@ -142,5 +141,9 @@ router_dispatch(const struct api *api, struct db *db, struct writer *w,
 		else
 			r->handler(db, req, res);
 	}
+	/* A read that failed because the server went away is not the
+	 * request's fault (a write says what it knows itself). */
+	if (res->status == 500 && r->operation == NULL && db_gone(db))
+		reply_unavailable(res, "connection was lost");
 	db_tx(db, STMT_ROLLBACK);	/* nothing to keep: it only read */
 }

@@ -308,8 +308,9 @@ unlink_job(struct writer *w, struct write_job *job)
 
 /* Runs job at once on w's connection, as a group of one. On PostgreSQL a
  * deadlock or serialization failure runs it again, a few times at most;
- * a lock not granted within the busy timeout, or those failures every
- * time, leave nothing written: WRITE_BUSY. */
+ * a lock not granted within the busy timeout, those failures every time,
+ * or a server that cannot be reached at BEGIN leave nothing written:
+ * WRITE_BUSY. */
 static enum write_result
 run_inline(struct writer *w, struct write_job *job)
 {
@@ -319,8 +320,8 @@ run_inline(struct writer *w, struct write_job *job)
 	for (attempt = 1; ; attempt++) {
 		if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) != DB_DONE) {
 			job->fault = rc;
-			return job->result = rc == DB_BUSY ? WRITE_BUSY :
-			    WRITE_FAILED;
+			return job->result = rc == DB_BUSY || rc == DB_GONE ?
+			    WRITE_BUSY : WRITE_FAILED;
 		}
 		run_group(w->db, job, ++w->groups);
 		if (job->result == WRITE_COMMITTED || (job->fault != DB_RETRY &&

@@ -9,24 +9,7 @@
 start_server
 A=$BASE
 
-# The second host: another lighttpd and onceshop process on another port,
-# the same database, the first host's paysim.
-for _ in 1 2 3 4 5; do
-	port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
-	(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-	(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
-		ONCESHOP_PROVIDER_URL=$A/paysim PAYSIM_DB=$TMP/paysim-2.db \
-		ONCESHOP_LOG=$TMP/error-2.log ONCESHOP_SOCKET=$TMP/fcgi-2.sock \
-		exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error-2.log") &
-	SECOND_PID=$!
-	B=http://127.0.0.1:$port
-	for _ in $(seq 50); do curl -sf -o /dev/null "$B/health" && break; sleep 0.1; done
-	curl -sf -o /dev/null "$B/health" && break
-	kill "$SECOND_PID" 2>/dev/null; wait "$SECOND_PID" 2>/dev/null; SECOND_PID=
-done
-trap 'kill $SECOND_PID 2>/dev/null; wait $SECOND_PID 2>/dev/null; stop_server;
-	dropdb -h "$ONCESHOP_TEST_PG" -U postgres --if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
-[ -n "${SECOND_PID:-}" ] || { echo "Bail out! the second host did not start"; exit 1; }
+start_second_host
 is "$(curl -s -o /dev/null -w '%{http_code}' "$B/products")" 200 "a second host answers on another port"
 is "$(workers "$SERVER_PID" | wc -l) $(workers "$SECOND_PID" | wc -l)" "1 1" \
 	"... from an onceshop process of its own: one per host"

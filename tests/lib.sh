@@ -96,7 +96,7 @@ stop_server() {
 		SERVER_PID=
 	fi
 }
-trap 'stop_server; [ -z "$PGDB" ] || dropdb -h "$ONCESHOP_TEST_PG" -U postgres \
+trap 'stop_second_host; stop_server; [ -z "$PGDB" ] || dropdb -h "$ONCESHOP_TEST_PG" -U postgres \
 	--if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # sqlite_only REASON: a file that tests what only SQLite has (its lock, its
@@ -150,6 +150,37 @@ start_server() {
 	echo "Bail out! lighttpd did not start; log:"
 	cat "$TMP/error.log" 2>/dev/null
 	exit 1
+}
+
+# start_second_host: another lighttpd and onceshop process on another
+# port, the same database (PostgreSQL), the first host's paysim, as behind
+# a load balancer (make cluster); sets B to its URL and SECOND_PID. Its
+# log is $TMP/error-2.log. Call after start_server.
+SECOND_PID=
+start_second_host() {
+	local port _
+	for _ in 1 2 3 4 5; do
+		port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
+			ONCESHOP_PROVIDER_URL=$BASE/paysim PAYSIM_DB=$TMP/paysim-2.db \
+			ONCESHOP_LOG=$TMP/error-2.log ONCESHOP_SOCKET=$TMP/fcgi-2.sock \
+			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error-2.log") &
+		SECOND_PID=$!
+		B=http://127.0.0.1:$port
+		for _ in $(seq 50); do curl -sf -o /dev/null "$B/health" && return 0; sleep 0.1; done
+		stop_second_host
+	done
+	echo "Bail out! the second host did not start"
+	exit 1
+}
+
+stop_second_host() {
+	if [ -n "$SECOND_PID" ]; then
+		kill "$SECOND_PID" 2>/dev/null
+		wait "$SECOND_PID" 2>/dev/null
+		SECOND_PID=
+	fi
 }
 
 # workers [LIGHTTPD-PID [BIN]]: the pids of the onceshop processes of a

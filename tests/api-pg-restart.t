@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# PostgreSQL goes away and comes back; onceshop follows it by itself. A
+# terminated backend is not even seen by clients (the next BEGIN connects
+# again); while the server is stopped every request is a quick 503 with
+# Retry-After; within 2 s of its return every request thread, on both
+# hosts, serves again, and a key refused while it was away is used once.
+# (SQLite is a file in the process: skipped there.)
+. "$(dirname "$0")/lib.sh"
+[ "$ENGINE" = postgres ] || { echo "1..0 # SKIP needs a PostgreSQL server to stop"; exit 0; }
+pg() { "$ROOT/tests/pg.sh" "$1" "$ONCESHOP_TEST_PG" >/dev/null; }
+# Whatever happens below, the server is left running for the next test.
+trap 'pg start 2>/dev/null; stop_second_host; stop_server;
+	dropdb -h "$ONCESHOP_TEST_PG" -U postgres --if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
+export ONCESHOP_THREADS=8
+start_server
+start_second_host
+A=$BASE
+
+order() {	# order BASE KEY: prints the status of a new order of one cup
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 -X POST "$1/orders" \
+		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: $2" \
+		-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+}
+# many BASE PATH N: N GETs at once (so that every request thread takes
+# some), their statuses counted.
+many() {
+	seq "$3" | xargs -P "$3" -I{} curl -s -o /dev/null -w '%{http_code}\n' \
+		--max-time 20 "$1$2" | sort | uniq -c | awk '{print $1, $2}' | paste -sd' '
+}
+orders() { sql "SELECT count(*) FROM orders"; }
+
+is "$(order "$A" before-1) $(order "$B" before-2)" "201 201" "both hosts take orders"
+
+# ---- a terminated backend ----------------------------------------------
+killed=$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+	WHERE datname = current_database() AND pid <> pg_backend_pid()")
+like "$killed" '^[1-9]' "pg_terminate_backend ends onceshop's connections ($killed)"
+is "$(many "$A" /products 32) / $(many "$B" /products 32)" "32 200 / 32 200" \
+	"... and the next 32 GETs on each host are 200: each thread connects again at its BEGIN"
+is "$(for i in $(seq 8); do order "$A" term-a-$i; order "$B" term-b-$i; done | sort | uniq -c | awk '{print $1, $2}')" \
+	"16 201" "... and 16 new orders are 201"
+
+# ---- the server stopped ---------------------------------------------------
+n0=$(orders)
+pg stop
+t0=$(date +%s%N)
+req GET /health
+problem 503 service-busy "PostgreSQL stopped: GET /health is a 503 problem"
+like "$(header Retry-After)" '^[1-9][0-9]*$' "... with Retry-After"
+req GET /products
+problem 503 service-busy "... GET /products too"
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: while-down' \
+	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+problem 503 service-busy "... a new order too"
+like "$(header Retry-After) $(json .detail)" '^[1-9][0-9]* .*(Nothing|nothing) was written' \
+	"... with Retry-After, and it says nothing was written"
+is "$(many "$A" /products 32) / $(many "$B" /health 32)" "32 503 / 32 503" \
+	"... 32 GETs at once on each host: every one a 503"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+ok=$([ "$ms" -lt 4000 ] && echo fast || echo "slow: $ms ms")
+is "$ok" fast "... and all of that within 4 s (${ms} ms; the busy timeout is 5 s)"
+is "$(bash -c '"$1" sweep' _ "$BIN" >/dev/null 2>"$TMP/sweep.err"; echo $?)" 1 \
+	"onceshop sweep while it is stopped: exit status 1"
+like "$(cat "$TMP/sweep.err")" 'postgres' "... saying why"
+
+# ---- back -------------------------------------------------------------------
+pg start
+t0=$(date +%s%N)
+for _ in $(seq 40); do
+	[ "$(many "$A" /products 16) $(many "$B" /products 16)" = "16 200 16 200" ] && break
+	sleep 0.1
+done
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+ok=$([ "$ms" -lt 2000 ] && echo "within 2 s" || echo "after $ms ms")
+is "$ok" "within 2 s" "PostgreSQL back: both hosts serve again within 2 s (${ms} ms)"
+is "$(many "$A" /products 32) / $(many "$B" /health 32)" "32 200 / 32 200" \
+	"... every request thread: 32 GETs at once on each host are 200"
+is "$(for i in $(seq 8); do order "$A" back-a-$i; order "$B" back-b-$i; done | sort | uniq -c | awk '{print $1, $2}')" \
+	"16 201" "... 16 new orders are 201"
+is "$(order "$A" while-down) $(order "$B" while-down)" "201 201" \
+	"the key refused while it was stopped is used now (and replayed on the other host)"
+is "$(orders)" "$((n0 + 17))" "... the orders made since the stop: 17, none lost, none doubled"
+is "$(sql "SELECT count(*) FROM orders WHERE id IN (SELECT (regexp_match(response_headers,
+	'/orders/([0-9]+)'))[1]::bigint FROM idempotency_keys WHERE idem_key = 'while-down')")" 1 \
+	"... one order for that key"
+is "$(bash -c '"$1" sweep' _ "$BIN" 2>&1 >/dev/null; echo $?)" 0 "onceshop sweep works again"
+lost=$(grep -c 'connection to the server was lost\|cannot connect' "$TMP/error.log")
+ok=$([ "$lost" -le 20 ] && echo few || echo "$lost")
+is "$ok" few "the log says so in a few lines, not one per request ($lost)"
+done_testing
