@@ -36,6 +36,7 @@ struct config {
 	long		 busy_ms;
 	long		 threads;
 	long		 completer_ms;
+	long		 provider_slots;
 	int		 sync_full;
 	int		 log_gets;
 	struct provider_config provider;
@@ -67,6 +68,13 @@ config_read(struct config *c)
 	if (c->completer_ms == -1) {
 		fprintf(stderr, "onceshop: ONCESHOP_COMPLETER_MS must be 0 "
 		    "(off) to 60000\n");
+		return -1;
+	}
+	c->provider_slots = env_long("ONCESHOP_PROVIDER_SLOTS",
+	    PHASES_SLOTS_DEFAULT, 1, 1024);
+	if (c->provider_slots == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 "
+		    "to 1024\n");
 		return -1;
 	}
 	c->provider.url = getenv("ONCESHOP_PROVIDER_URL");
@@ -113,17 +121,22 @@ configure(const struct config *c)
 {
 	idem_configure(c->ttl, (int)c->busy_ms);
 	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
-	    LEASE_MARGIN_S);
+	    LEASE_MARGIN_S, (int)c->provider_slots);
 	log_configure(c->log_gets);
 	return provider_configure(&c->provider);
 }
 
+/* Serves with ONCESHOP_THREADS request threads for everything and, on
+ * top, one for each provider slot: however slow the provider, payments
+ * waiting on it hold at most the slots, never the threads the rest
+ * needs (phases.h). */
 static int
 serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, c->db_url, SCHEMA_SHOP,
-	    c->sync_full, (int)c->busy_ms }, &shop_api, c->threads,
-	    idem_housekeeping, (int)c->completer_ms };
+	    c->sync_full, (int)c->busy_ms }, &shop_api,
+	    c->threads + c->provider_slots, idem_housekeeping,
+	    (int)c->completer_ms };
 
 	if (configure(c) == -1)
 		return 1;

@@ -17,8 +17,10 @@
 #include "log.h"
 #include "server.h"
 
-/* A provider answers a handful of shops, not the public: a few threads. */
-#define THREADS_DEFAULT	8
+/* A provider answers a handful of shops, not the public; but a slow card
+ * holds its thread for PAYSIM_SLOW_MS, so enough threads for every
+ * payment a shop holds open at once (ONCESHOP_PROVIDER_SLOTS, 16). */
+#define THREADS_DEFAULT	32
 /* Public, like the demo users' tokens: for local demos only. */
 #define SECRET_DEFAULT	"paysim-secret"
 /* The one merchant, whose token is the shared secret. */

@@ -2,6 +2,7 @@
  * claim with a lease, the recovery point after each local step, the remote
  * step between two of the writer's transactions, taking over a lease that
  * ran out, and the completer. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,14 +15,17 @@
 #define COMPLETER_BATCH	100
 
 static int	 lease_s = 7;
+static int	 slots = PHASES_SLOTS_DEFAULT;
+static atomic_int slots_taken;
 /* Names this process in lease owners: request ids ("<pid>-<n>") repeat
  * across hosts sharing one PostgreSQL, and after a restart. */
 static char	 instance[17] = "0";
 
 void
-phases_configure(int lease_seconds)
+phases_configure(int lease_seconds, int slots_max)
 {
 	lease_s = lease_seconds;
+	slots = slots_max;
 	if (random_hex(instance, 8) == -1)
 		snprintf(instance, sizeof(instance), "%ld", (long)time(NULL));
 }
@@ -255,8 +259,45 @@ release(struct db *db, void *arg)
 	return stmt_exec(st) == DB_DONE ? 0 : -1;
 }
 
+/* Takes one of the slots. Returns 1, or 0 when all are taken. */
+static int
+slot_take(void)
+{
+	int	 n = atomic_load(&slots_taken);
+
+	while (n < slots)
+		if (atomic_compare_exchange_weak(&slots_taken, &n, n + 1))
+			return 1;
+	return 0;
+}
+
+/* Runs the phases without a slot (the completer is one thread of its
+ * own, not a request thread). */
+static void	 run_phases(struct writer *, const struct route *,
+		    const struct request *, const char *, int64_t,
+		    struct response *);
+
 void
 phases_run(struct writer *w, const struct route *r,
+    const struct request *req, const char *fp, int64_t key_id,
+    struct response *res)
+{
+	if (!slot_take()) {
+		res->outcome = "no-slot";
+		http_problem(res, PROBLEM_SERVICE_BUSY, "%d requests are "
+		    "waiting on the payment provider already, as many as this "
+		    "server holds open at once. Nothing was claimed, written or "
+		    "charged for this one: retry the same request with the "
+		    "same key after Retry-After seconds.", slots);
+		http_header(res, "Retry-After", "2");
+		return;
+	}
+	run_phases(w, r, req, fp, key_id, res);
+	atomic_fetch_sub(&slots_taken, 1);
+}
+
+static void
+run_phases(struct writer *w, const struct route *r,
     const struct request *req, const char *fp, int64_t key_id,
     struct response *res)
 {
@@ -344,7 +385,7 @@ resume(const struct api *api, struct writer *w, const struct stalled *k)
 	    &why)) != NULL && (req.in = calloc(1, r->body->size)) != NULL &&
 	    body_validate(json, r->body->fields, req.in, &why) == 0) {
 		idem_fingerprint(json, fp);
-		phases_run(w, r, &req, fp, k->id, &res);
+		run_phases(w, r, &req, fp, k->id, &res);
 		done = res.stored;
 	} else
 		log_error("completer: key %lld (%s) cannot be resumed: %s",

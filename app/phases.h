@@ -66,13 +66,20 @@ struct phased {
 	size_t			 state_size;
 };
 
+/* Requests that may run phases at once, unless phases_configure says. */
+#define PHASES_SLOTS_DEFAULT	16
+
 /* How long a lease lasts: the longest remote step (the provider's
- * timeout) and a margin for the writer. Call once, at start-up. */
-void	 phases_configure(int lease_seconds);
+ * timeout) and a margin for the writer; how many requests may run phases
+ * at once (slots: the bulkhead that keeps a slow provider from taking
+ * every request thread). Call once, at start-up. */
+void	 phases_configure(int lease_seconds, int slots);
 
 /* Runs r's phases for req: from the start after claiming the key when
  * key_id is 0, else taking over the processing key key_id and resuming
- * at its recovery point. Sets res to the answer, stored or not. */
+ * at its recovery point. Sets res to the answer, stored or not. When
+ * every slot is taken it claims nothing and answers 503 with
+ * Retry-After at once. */
 void	 phases_run(struct writer *, const struct route *r,
 	     const struct request *req, const char *fp, int64_t key_id,
 	     struct response *res);
