@@ -16,8 +16,8 @@
 
 /* The schema versions this build knows: the highest NNN-*.sql of onceshop's
  * schema/ and of paysim's schema/paysim/. */
-#define DB_SCHEMA_VERSION	2
-#define DB_PAYSIM_VERSION	2
+#define DB_SCHEMA_VERSION	3
+#define DB_PAYSIM_VERSION	3
 
 /* What a statement step, an exec or a transaction statement returns. */
 enum db_rc {

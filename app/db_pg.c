@@ -294,13 +294,15 @@ connect_bounded(struct pg_db *p)
 	return st == PGRES_POLLING_OK ? 0 : -1;
 }
 
-/* Gives a fresh connection its settings; its statements are prepared
+/* Gives a fresh connection its settings, and checks that its schema is
+ * this build's (unless it is to migrate it); its statements are prepared
  * again when they next run. Returns 0 or -1. */
 static int
 configure(struct pg_db *p)
 {
 	struct db	*db = &p->base;
 	char		 set[256];
+	int		 version;
 
 	PQsetNoticeProcessor(p->conn, quiet, NULL);
 	/* Timestamps are RFC 3339 text, compared as text: byte order. A
@@ -313,8 +315,15 @@ configure(struct pg_db *p)
 	    "; SET default_transaction_read_only = on" : "");
 	if (exec_sql(db, set) == -1)
 		return -1;
-	if (p->mode != DB_MIGRATE)
-		ready_all(db);
+	if (p->mode == DB_MIGRATE)
+		return 0;
+	if ((version = pg_stored_version(db)) != db->version) {
+		log_error("postgres: schema version %d, this build needs %d%s",
+		    version, db->version, version < db->version ?
+		    ": run init first" : ": a newer build made it");
+		return -1;
+	}
+	ready_all(db);
 	return 0;
 }
 
@@ -344,12 +353,14 @@ revive(struct pg_db *p)
 
 static void	 pg_close(struct db *);
 
+/* A server that does not take the connection now gives one that
+ * connects before its first transaction, as if the server had dropped it
+ * (DB_GONE until then); only migrating needs it at once. */
 static struct db *
 pg_open(const struct db_config *c, enum db_mode mode)
 {
 	struct pg_db	*p = xmalloc(sizeof(*p));
 	struct db	*db = &p->base;
-	int		 version;
 
 	memset(p, 0, sizeof(*p));
 	db->engine = &db_pg;
@@ -360,22 +371,20 @@ pg_open(const struct db_config *c, enum db_mode mode)
 	p->mode = mode;
 	p->sync_full = c->sync_full;
 	p->busy_ms = c->busy_ms > 0 ? c->busy_ms : 1;
+	if (mode != DB_MIGRATE)
+		ready_all(db);
 	if (connect_bounded(p) == -1) {
 		log_server("cannot connect", PQstatus(p->conn) ==
 		    CONNECTION_BAD ? PQerrorMessage(p->conn) : "no connection "
 		    "within the busy timeout");
-		goto fail;
+		if (mode == DB_MIGRATE)
+			goto fail;
+		p->lost = 1;
+		p->next_try = monotonic_usec() + RECONNECT_GAP_US;
+		return db;
 	}
 	if (configure(p) == -1)
 		goto fail;
-	if (mode == DB_MIGRATE)
-		return db;
-	if ((version = pg_stored_version(db)) != db->version) {
-		log_error("postgres: schema version %d, this build needs %d%s",
-		    version, db->version, version < db->version ?
-		    ": run init first" : ": a newer build made it");
-		goto fail;
-	}
 	return db;
 fail:
 	pg_close(db);

@@ -198,7 +198,7 @@ pay_charge(struct phase_run *run)
 	const struct charge_request	 c = { s->provider_key, s->amount,
 	    s->currency, s->card, s->reference };
 	struct charge_answer		*a = &s->answer;
-	int				 status;
+	int				 status, wait;
 
 	provider_charge(&c, a);
 	if (a->result == PROVIDER_CHARGED || a->result == PROVIDER_DECLINED)
@@ -213,8 +213,11 @@ pay_charge(struct phase_run *run)
 	    "charges at most once.", run->resource_id, a->why,
 	    a->result == PROVIDER_UNREACHABLE ? "Nothing was charged." :
 	    "Whether it charged is not known yet.", run->resource_id);
-	http_header(run->res, "Retry-After", "%d",
-	    a->result == PROVIDER_UNREACHABLE ? 5 : 2);
+	wait = a->result == PROVIDER_UNREACHABLE ? 5 : 2;
+	http_header(run->res, "Retry-After", "%d", a->retry_after > wait ?
+	    a->retry_after : wait);
+	run->retry_after = a->retry_after;
+	snprintf(run->why, sizeof(run->why), "%s", a->why);
 	return PHASE_LATER;
 }
 

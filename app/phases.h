@@ -50,6 +50,11 @@ struct phase_run {
 	void			*state;		/* the operation's own,
 						 * state_size zeroed bytes,
 						 * for this run only */
+	/* Set by a remote step that says PHASE_LATER: */
+	int			 retry_after;	/* seconds the remote side
+						 * asked us to wait, or 0 */
+	char			 why[160];	/* what went wrong, kept on
+						 * the key's row */
 };
 
 typedef enum phase_rc local_step_fn(struct db *, struct phase_run *);
@@ -85,9 +90,15 @@ void	 phases_run(struct writer *, const struct route *r,
 	     struct response *res);
 
 /* The completer: resumes, on behalf of their users, up to max processing
- * keys of api whose lease has run out, one after the other, on db (for
- * reading) and w. Returns how many it resumed, or -1 if it could not read
- * them; *finished counts those now completed. */
+ * keys of api whose lease has run out and whose retry_at has come, most
+ * overdue first, one after the other, on db (for reading) and w. A key
+ * that fails again waits longer (2 s doubling to BACKOFF_MAX_S, jittered,
+ * at least the remote side's Retry-After); one that cannot be resumed at
+ * all is set aside with its reason. When a remote step says "later", the
+ * rest wait too: the next round comes after the same kind of backoff, so
+ * a provider that is down costs one attempt per step, not one per key.
+ * Returns how many it resumed, or -1 if it could not read them;
+ * *finished counts those now completed. */
 long	 phases_complete(const struct api *, struct db *, struct writer *,
 	     long max, long *finished);
 

@@ -116,6 +116,7 @@ provider_charge(const struct charge_request *r, struct charge_answer *a)
 	struct buf		 answer = { 0 }, key = { 0 };
 	CURL			*curl;
 	CURLcode		 rc = CURLE_FAILED_INIT;
+	curl_off_t		 wait = 0;
 	long			 status = 0;
 
 	memset(a, 0, sizeof(*a));
@@ -144,9 +145,12 @@ provider_charge(const struct charge_request *r, struct charge_answer *a)
 		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &answer);
 		rc = curl_easy_perform(curl);
 		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(curl, CURLINFO_RETRY_AFTER, &wait);
 	}
 	buf_append(&answer, "", 0);
 	judge(rc, status, &answer, a);
+	/* A wait it asks for, within reason (an hour). */
+	a->retry_after = wait > 0 ? (int)(wait < 3600 ? wait : 3600) : 0;
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
 	json_object_put(o);

@@ -34,6 +34,8 @@ struct charge_request {
 struct charge_answer {
 	enum provider_result	 result;
 	int			 status;	/* the provider's, 0 if none */
+	int			 retry_after;	/* its Retry-After, seconds
+						 * (0: none) */
 	char			 charge_id[65];	/* PROVIDER_CHARGED */
 	char			 why[160];	/* for a detail and the log */
 };

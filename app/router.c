@@ -120,19 +120,24 @@ router_dispatch(const struct api *api, struct db *db, struct writer *w,
     struct request *req, struct response *res)
 {
 	const struct route	*r;
+	enum db_rc		 rc;
 
 	if ((r = route_or_reply(api, req, res)) == NULL)
 		return;
-	/* Opened again on the next request. */
+	/* Not there, or not this build's schema (a server that is down
+	 * gives a connection that connects later: db_gone). */
 	if (db == NULL) {
-		reply_unavailable(res, "could not be opened");
+		http_problem(res, PROBLEM_INTERNAL_ERROR, "The database could "
+		    "not be opened; see the server log. Nothing was written. "
+		    "It is tried again on the next request.");
 		return;
 	}
 	/* One read transaction for the token, the handler of a GET or the
 	 * replay lookup of a POST: one snapshot, one WAL read lock. The
 	 * idempotency layer ends it before it waits for the writer. */
-	if (db_tx(db, STMT_BEGIN) != DB_DONE) {
-		reply_unavailable(res, "could not be read");
+	if ((rc = db_tx(db, STMT_BEGIN)) != DB_DONE) {
+		reply_unavailable(res, rc == DB_GONE ? "server cannot be reached" :
+		    "could not be read");
 		return;
 	}
 	if (r->public || auth_user_or_reply(db, api, req, res) == 0) {

@@ -76,7 +76,10 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	    "AND status = 'completed' ORDER BY expires_at LIMIT ?)"),
 	[STMT_KEYS_LIST] =
 	    COMMON("SELECT idem_key AS key, operation, status, recovery_point, "
-	    "lease_until, response_status, fingerprint, created_at, expires_at "
+	    "lease_until, NULLIF(attempts, 0) AS attempts, "
+	    "CASE WHEN status = 'processing' THEN retry_at END AS retry_at, "
+	    "CASE WHEN status = 'processing' THEN last_error END AS last_error, "
+	    "response_status, fingerprint, created_at, expires_at "
 	    "FROM idempotency_keys "
 	    "WHERE user_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"),
 
@@ -85,22 +88,31 @@ const struct stmt_def stmt_defs[STMT__MAX] = {
 	[STMT_KEY_TAKE_OVER] =
 	    COMMON("UPDATE idempotency_keys SET lease_owner = ?, lease_until = ? "
 	    "WHERE id = ? AND status = 'processing' AND lease_until <= ? "
-	    "RETURNING recovery_point, resource_id"),
+	    "RETURNING recovery_point, resource_id, attempts"),
 	/* Moves the recovery point, only for the lease's holder. */
 	[STMT_KEY_ADVANCE] =
 	    COMMON("UPDATE idempotency_keys SET recovery_point = ?, "
 	    "resource_id = ?, lease_until = ? "
 	    "WHERE id = ? AND status = 'processing' AND lease_owner = ?"),
-	/* Gives the lease up now: a retry may resume at once. */
+	/* Gives the lease up now, after a failed remote step: a retry may
+	 * resume at once, the completer not before retry_at. */
 	[STMT_KEY_RELEASE] =
 	    COMMON("UPDATE idempotency_keys SET lease_owner = NULL, "
-	    "lease_until = ? WHERE id = ? AND lease_owner = ?"),
-	/* What the completer resumes: processing keys nobody holds. */
+	    "lease_until = ?, attempts = attempts + 1, retry_at = ?, "
+	    "last_error = ? WHERE id = ? AND lease_owner = ?"),
+	/* A failed resumption of a key nobody holds: not before retry_at. */
+	[STMT_KEY_BACKOFF] =
+	    COMMON("UPDATE idempotency_keys SET attempts = attempts + 1, "
+	    "retry_at = ?, last_error = ? WHERE id = ? "
+	    "AND status = 'processing' AND lease_until <= ?"),
+	/* What the completer resumes: processing keys nobody holds, whose
+	 * retry_at has come, the most overdue first. */
 	[STMT_KEYS_STALLED] =
-	    COMMON("SELECT id, user_id, operation, idem_key, request "
+	    COMMON("SELECT id, user_id, operation, idem_key, request, attempts "
 	    "FROM idempotency_keys WHERE lease_until IS NOT NULL "
-	    "AND lease_until <= ? AND status = 'processing' "
-	    "ORDER BY lease_until LIMIT ?"),
+	    "AND lease_until <= ? AND coalesce(retry_at, lease_until) <= ? "
+	    "AND status = 'processing' "
+	    "ORDER BY coalesce(retry_at, lease_until), id LIMIT ?"),
 
 	[STMT_HEALTH] = COMMON("SELECT count(*) FROM users"),
 	[STMT_PRODUCTS_LIST] =

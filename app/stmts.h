@@ -15,7 +15,7 @@
 	/* idempotency.c, keys.c */ \
 	X(KEY_SELECT) X(KEY_CLAIM) X(KEY_STORE) X(KEYS_SWEEP) X(KEYS_LIST) \
 	/* idem_phases.c: leases and recovery points */ \
-	X(KEY_TAKE_OVER) X(KEY_ADVANCE) X(KEY_RELEASE) X(KEYS_STALLED) \
+	X(KEY_TAKE_OVER) X(KEY_ADVANCE) X(KEY_RELEASE) X(KEY_BACKOFF) X(KEYS_STALLED) \
 	/* health.c, products.c */ \
 	X(HEALTH) X(PRODUCTS_LIST) \
 	/* orders.c */ \

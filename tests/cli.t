@@ -6,12 +6,13 @@ like "$("$BIN" --version)" '^onceshop [0-9]+\.[0-9]+\.[0-9]+$' "onceshop --versi
 
 out=$("$BIN" init)
 is "$out" "applied 001-init.sql
-applied 002-payments.sql" "init on a new database applies the migrations, in order"
+applied 002-payments.sql
+applied 003-backoff.sql" "init on a new database applies the migrations, in order"
 if [ "$ENGINE" = sqlite ]; then
-	is "$(sql 'PRAGMA user_version')" 2 "... and records the version in user_version"
+	is "$(sql 'PRAGMA user_version')" 3 "... and records the version in user_version"
 	is "$(sql 'PRAGMA journal_mode')" wal "... in WAL mode"
 else
-	is "$(sql 'SELECT version FROM schema_version')" 2 "... and records the version in schema_version"
+	is "$(sql 'SELECT version FROM schema_version')" 3 "... and records the version in schema_version"
 	skip "... in WAL mode" "SQLite's"
 fi
 is "$("$BIN" init)" "" "init again applies nothing"

@@ -152,18 +152,24 @@ start_server() {
 	exit 1
 }
 
-# start_second_host: another lighttpd and onceshop process on another
-# port, the same database (PostgreSQL), the first host's paysim, as behind
-# a load balancer (make cluster); sets B to its URL and SECOND_PID. Its
-# log is $TMP/error-2.log. Call after start_server.
+# start_second_host [PORT]: another lighttpd and onceshop process on
+# another port (PORT, or a free one), the same database on PostgreSQL (a
+# file of its own, $TMP/onceshop-2.db, on SQLite), the first host's
+# paysim, as behind a load balancer (make cluster); its own paysim
+# (database $TMP/paysim-2.db) answers under $B/paysim. Sets B to its URL
+# and SECOND_PID. Its log is $TMP/error-2.log. Call after start_server.
 SECOND_PID=
 start_second_host() {
-	local port _
+	local port db=$ONCESHOP_DB _
+	[ "$ENGINE" = sqlite ] && db=$TMP/onceshop-2.db
+	ONCESHOP_DB=$db "$BIN" init --demo >/dev/null &&
+		PAYSIM_DB=$TMP/paysim-2.db "$PAYSIM_BIN" init >/dev/null ||
+		{ echo "Bail out! init failed for the second host"; exit 1; }
 	for _ in 1 2 3 4 5; do
-		port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+		port=${1:-$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))}
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
-			ONCESHOP_PROVIDER_URL=$BASE/paysim PAYSIM_DB=$TMP/paysim-2.db \
+		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN ONCESHOP_DB=$db \
+			ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-$BASE/paysim} PAYSIM_DB=$TMP/paysim-2.db \
 			ONCESHOP_LOG=$TMP/error-2.log ONCESHOP_SOCKET=$TMP/fcgi-2.sock \
 			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error-2.log") &
 		SECOND_PID=$!
@@ -181,6 +187,16 @@ stop_second_host() {
 		wait "$SECOND_PID" 2>/dev/null
 		SECOND_PID=
 	fi
+}
+
+# free_port: sets FREE_PORT to a loopback port nothing answers on (yet).
+# (Not $(free_port): a subshell would not move $RANDOM on, and the next
+# port picked here would be the same.)
+free_port() {
+	while :; do
+		FREE_PORT=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+		(exec 3<>"/dev/tcp/127.0.0.1/$FREE_PORT") 2>/dev/null || return 0
+	done
 }
 
 # workers [LIGHTTPD-PID [BIN]]: the pids of the onceshop processes of a
