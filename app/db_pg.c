@@ -97,22 +97,26 @@ monotonic_usec(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Says that the server is lost, or back, at most once every LOG_GAP_US
- * for the whole process (every thread's connection sees the same
- * outage). */
+/* Says what went wrong with the server, and why, or (what NULL) that it
+ * came right, at most once every LOG_GAP_US for the whole process (every
+ * thread's connection sees the same outage). */
 static void
 log_server(const char *what, const char *why)
 {
-	static _Atomic int64_t	 next;
-	int64_t			 now = monotonic_usec(), due = next;
-
+	static _Atomic int64_t	 next[2];	/* for errors, for notes */
+	_Atomic int64_t		*gate = &next[what == NULL];
+	int64_t			 now = monotonic_usec(), due = *gate;
 	char			 line[256];
 
 	snprintf(line, sizeof(line), "%s", why);
 	line[strcspn(line, "\n")] = '\0';	/* libpq ends it with one */
-	if (now >= due && atomic_compare_exchange_strong(&next, &due,
+	if (now < due || !atomic_compare_exchange_strong(gate, &due,
 	    now + LOG_GAP_US))
-		log_error("postgres: %s%s%s", what, *line ? ": " : "", line);
+		return;
+	if (what == NULL)
+		log_note("postgres: %s", line);
+	else
+		log_error("postgres: %s: %s", what, line);
 }
 
 /* Maps a failed result's SQLSTATE; logs what is neither a lock timeout nor
@@ -341,7 +345,7 @@ revive(struct pg_db *p)
 		return -1;
 	p->lost = 1;
 	if (connect_bounded(p) == 0 && configure(p) == 0) {
-		log_server("connected again", "");
+		log_server(NULL, "connected again");
 		p->lost = 0;
 		return 0;
 	}

@@ -57,6 +57,8 @@ struct response {
 	const char	*operation;
 	const char	*outcome;	/* new, replayed, mismatch, rejected, ... */
 	int		 stored;	/* the answer was stored under the key */
+	int		 unsent;	/* it could not be sent: the client, or
+					 * lighttpd, was gone */
 	const char	*phase;		/* the recovery point reached (phases.h) */
 	const char	*problem;	/* the problem type's name, if any */
 	char		 key[256];	/* the parsed Idempotency-Key */

@@ -31,20 +31,38 @@ write_line(struct buf *b)
 		return;		/* nowhere left to say so */
 }
 
-void
-log_error(const char *fmt, ...)
+/* Logs "<program>: <prefix><message>". */
+static void
+log_message(const char *prefix, const char *fmt, va_list ap)
 {
 	struct buf	 b = { 0 };
 	char		 msg[1024];
-	va_list		 ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	buf_printf(&b, "%s: error: ", program);
+	buf_printf(&b, "%s: %s", program, prefix);
 	buf_puts(&b, msg);
 	write_line(&b);
 	buf_free(&b);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_message("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+log_note(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_message("", fmt, ap);
+	va_end(ap);
 }
 
 /* Appends " name=value": bare when value is plain, else quoted with \",
@@ -121,6 +139,8 @@ log_request(const struct request *req, const struct response *res)
 	if (res->delay_ms > 0)
 		buf_printf(&b, " held_ms=%d", res->delay_ms);
 	buf_printf(&b, " status=%d", res->status);
+	if (res->unsent)
+		buf_puts(&b, " sent=no");
 	if (res->problem != NULL)
 		field(&b, "problem", res->problem);
 	header_value(res, "Location", created, sizeof(created));

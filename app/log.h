@@ -18,6 +18,9 @@ void	 log_set_name(const char *program);
 /* Logs "onceshop: error: <message>". */
 void	 log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Logs "onceshop: <message>": what went as asked, or came right again. */
+void	 log_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Logs the request's line: what came in, what the idempotency layer and
  * the writer did with it, what went out, and how long it took. */
 void	 log_request(const struct request *, const struct response *);

@@ -4,6 +4,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,17 +28,38 @@ sleep_ms(int ms)
 		continue;
 }
 
-/* Reads, answers and logs one request on db, writing through w. in and
- * out are NULL for plain CGI. */
+/* Ends a FastCGI request: reads what is left of its input, then closes
+ * its streams, which sends what was written. Returns 0, or -1 when that
+ * could not be sent (the client, or lighttpd, was gone). libfcgi's own
+ * close waits, in poll(), for lighttpd to hang up first (a measured fifth
+ * of a request thread's time); closing at once is as safe. */
+static int
+finish(FCGX_Request *r)
+{
+	char	 trash[4096];
+	int	 rc;
+
+	while (FCGX_GetStr(trash, sizeof(trash), r->in) > 0)
+		continue;
+	/* err first: closing out first would cost another write. */
+	FCGX_FClose(r->err);
+	rc = FCGX_FClose(r->out) == 0 ? 0 : -1;
+	FCGX_Detach(r);		/* the next close is a plain close(2) */
+	FCGX_Finish_r(r);
+	return rc;
+}
+
+/* Reads, answers, ends and logs one request on db, writing through w. r
+ * is NULL for plain CGI. */
 static void
 serve_one(const struct api *api, struct db *db, struct writer *w,
-    char **envp, FCGX_Stream *in, FCGX_Stream *out)
+    char **envp, FCGX_Request *r)
 {
 	struct request	 req;
 	struct response	 res;
 
 	memset(&res, 0, sizeof(res));
-	if (http_read(&req, envp, in) == -1)
+	if (http_read(&req, envp, r ? r->in : NULL) == -1)
 		http_problem(&res, PROBLEM_INVALID_BODY, "The body is shorter "
 		    "than its Content-Length, or the length is malformed.");
 	else
@@ -47,24 +69,12 @@ serve_one(const struct api *api, struct db *db, struct writer *w,
 	 * writer and every other request go on meanwhile. */
 	if (res.delay_ms > 0)
 		sleep_ms(res.delay_ms);
-	http_write(&req, &res, out);
+	http_write(&req, &res, r ? r->out : NULL);
+	/* What is stored stays stored: a retry with the key gets it. */
+	res.unsent = r ? finish(r) == -1 : ferror(stdout) != 0;
 	log_request(&req, &res);
 	http_request_free(&req);
 	http_response_free(&res);
-}
-
-/* Ends a FastCGI request. libfcgi's own close waits, in poll(), for
- * lighttpd to hang up first (a measured fifth of a request thread's time);
- * reading what is left of the input and closing at once is as safe. */
-static void
-finish(FCGX_Request *r)
-{
-	char	 trash[4096];
-
-	while (FCGX_GetStr(trash, sizeof(trash), r->in) > 0)
-		continue;
-	FCGX_Detach(r);		/* the next close is a plain close(2) */
-	FCGX_Finish_r(r);
 }
 
 struct server {
@@ -119,8 +129,7 @@ request_thread(void *arg)
 		 * database that comes back is used again. */
 		if (db == NULL)
 			db = thread_db(s, &w);
-		serve_one(c->api, db, w, r.envp, r.in, r.out);
-		finish(&r);
+		serve_one(c->api, db, w, r.envp, &r);
 	}
 	thread_db_close(s, db, w);
 	return NULL;
@@ -200,7 +209,7 @@ server_run(const struct server_config *c)
 		/* One request, one connection, no threads. */
 		if ((db = db_open(&c->db, DB_SERVE)) != NULL)
 			w = writer_inline(db);
-		serve_one(c->api, db, w, environ, NULL, NULL);
+		serve_one(c->api, db, w, environ, NULL);
 		writer_stop(w);
 		db_close(db);
 		return 0;
@@ -241,6 +250,6 @@ server_run(const struct server_config *c)
 	/* Let the group being written finish; requests still in flight are
 	 * cut off, as in a crash, and their clients retry with their keys. */
 	writer_stop(s.writer);
-	log_error("stopped by signal %d", sig);
+	log_note("stopped (%s)", sigabbrev_np(sig));
 	_exit(0);
 }

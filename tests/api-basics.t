@@ -101,6 +101,16 @@ like "$out" $'^Status: 201 Created\n' "CGI: POST /orders creates an order"
 like "$out" $'\nLocation: /orders/[0-9]+\n' "CGI: ... with a Location"
 is "$(sql "SELECT count(*) FROM orders o JOIN users u ON u.id = o.user_id WHERE u.name = 'bob'")" 1 \
 	"CGI: ... written to the database"
+# An answer that cannot be written (here: to a full disk) is logged so:
+# it was stored all the same, and a retry with the key gets it.
+err=$(env -i ONCESHOP_DB="$ONCESHOP_DB" ONCESHOP_DATABASE_URL="$ONCESHOP_DATABASE_URL" REQUEST_METHOD=POST PATH_INFO=/orders \
+	HTTP_AUTHORIZATION='Bearer bob-token' HTTP_IDEMPOTENCY_KEY=cgi-unsent \
+	CONTENT_TYPE=application/json CONTENT_LENGTH=45 "$BIN" 2>&1 >/dev/full \
+	<<<'{"items":[{"sku":"MUG-KYOTO","quantity":1}]}')
+like "$err" 'key=cgi-unsent outcome=new stored=yes.* status=201 sent=no' \
+	"CGI: a 201 that could not be written is logged stored=yes ... sent=no"
+req POST /orders -H "$BOB" -H "$JSON" -H 'Idempotency-Key: cgi-unsent' -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}'
+is "$STATUS $(header Idempotent-Replayed)" "201 true" "... and its retry gets the stored 201"
 
 # --- a database that cannot be opened is a 500, not a crash ---
 out=$(env -i ONCESHOP_DB=/nonexistent/x.db REQUEST_METHOD=GET PATH_INFO=/products "$BIN" 2>/dev/null | tr -d '\r')
