@@ -251,6 +251,17 @@ phased_write(struct db *db, void *arg)
 	return -1;
 }
 
+/* Returns 0 to max seconds, at random. */
+static long
+jitter_s(long max)
+{
+	char	 hex[9];
+
+	if (random_hex(hex, 4) == -1)
+		return max / 2;
+	return (long)(strtoul(hex, NULL, 16) % (unsigned long)(max + 1));
+}
+
 /* Returns how long to wait after the n-th failure in a row (n >= 1):
  * BACKOFF_FIRST_S doubling up to BACKOFF_MAX_S, the upper half of it at
  * random (so that keys that failed together do not come back together),
@@ -258,16 +269,13 @@ phased_write(struct db *db, void *arg)
 static long
 backoff_s(int64_t n, long at_least)
 {
-	char	 hex[9];
 	long	 d = BACKOFF_FIRST_S;
 
 	while (--n > 0 && d < BACKOFF_MAX_S)
 		d *= 2;
 	if (d > BACKOFF_MAX_S)
 		d = BACKOFF_MAX_S;
-	if (random_hex(hex, 4) == 0)
-		d = d / 2 + (long)(strtoul(hex, NULL, 16) % (unsigned long)(d -
-		    d / 2 + 1));
+	d = d / 2 + jitter_s(d - d / 2);
 	return d > at_least ? d : at_least;
 }
 
@@ -323,7 +331,8 @@ phases_run(struct writer *w, const struct route *r,
 		    "server holds open at once. Nothing was claimed, written or "
 		    "charged for this one: retry the same request with the "
 		    "same key after Retry-After seconds.", slots);
-		http_header(res, "Retry-After", "2");
+		/* 1 to 4 s: clients refused together come back apart. */
+		http_header(res, "Retry-After", "%ld", 1 + jitter_s(3));
 		return;
 	}
 	run_phases(w, r, req, fp, key_id, res, NULL);

@@ -43,7 +43,8 @@ export ONCESHOP_COMPLETER_MS=${ONCESHOP_COMPLETER_MS:-}
 # environment would take onceshop away from the file the scenario prepared.
 export ONCESHOP_DATABASE_URL=
 export ONCESHOP_BIN=$BIN BENCH_HELLO_BIN=$HELLO
-# lighttpd.conf serves paysim under /paysim/ too; no scenario calls it.
+# lighttpd.conf serves paysim under /paysim/ too: the provider of the
+# slow-payments scenarios (start_server points onceshop at it).
 PAYSIM=${PAYSIM_BIN:-$ROOT/build/paysim}
 export PAYSIM_BIN=$PAYSIM PAYSIM_DB=$TMP/paysim.db
 export PAYSIM_SLOW_MS=${PAYSIM_SLOW_MS:-} PAYSIM_LOST_MS=${PAYSIM_LOST_MS:-}
@@ -100,6 +101,7 @@ start_server() {
 		# Something answers there already: pick another port.
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
 		ONCESHOP_PORT=$port ONCESHOP_SOCKET=$dir/fcgi.sock \
+			ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-http://127.0.0.1:$port/paysim} \
 			ONCESHOP_LOG=$dir/error.log BENCH_PORT=$port \
 			BENCH_SOCKET=$dir/fcgi.sock BENCH_LOG=$dir/error.log \
 			lighttpd -D -f "$conf" 2>>"$dir/error.log" &
@@ -333,14 +335,85 @@ scenario_products() {
 	drop_db "$dir"
 }
 
+# pay_until_paid I ORDER: client I pays ORDER with tok_slow under its own
+# key, again after each answer's Retry-After, until a 201.
+pay_until_paid() {
+	local status hdr=$TMP/slow-pay-$1.hdr
+	while :; do
+		status=$(curl -s -o /dev/null -D "$hdr" -w '%{http_code}' \
+			--max-time 30 "$BASE/payments/confirm" -H "$AUTH" -H "$JSON" \
+			-H "Idempotency-Key: slow-pay-$1" \
+			-d "{\"order_id\":$2,\"amount\":100,\"currency\":\"JPY\",\"card\":\"tok_slow\"}")
+		[ "$status" = 201 ] && return
+		sleep "$(tr -d '\r' <"$hdr" | sed -n 's/^Retry-After: //Ip' | grep . || echo 1)"
+	done
+}
+
+# row NAME: reads request times (s), one a line; appends a row of the
+# second table: the payments in flight, NAME, p50, p99 and max in ms.
+row() {
+	sort -n | awk -v name="$1" -v payments="$PAYMENTS" '
+		{ t[NR] = $1 * 1000 }
+		END { printf "%s\t%s\t%.1f\t%.1f\t%.1f\n", payments, name,
+		    t[int(NR * 0.5)], t[int(NR * 0.99)], t[NR] }' >>"$SLOW_RESULTS"
+}
+
+# times N URL [curl options...]: N requests one after the other; prints
+# each one's time.
+times() {
+	local n=$1
+	shift
+	for i in $(seq "$n"); do
+		curl -s -o /dev/null -w '%{time_total}\n' "${@//@I@/$i}"
+	done
+}
+
+# scenario_beside_slow N: N clients pay as pay_until_paid does while the
+# provider takes 4 s a charge (PAYSIM_SLOW_MS=4000); meanwhile one client
+# asks for everything else, one request at a time: the bulkhead's target
+# is p99 ≤ 50 ms and max ≤ 300 ms, however many payments wait.
+scenario_beside_slow() {
+	local dir=$TMP/slow i pids=() id
+	PAYMENTS=$1
+	mkdir "$dir"
+	new_db "$dir"
+	export ONCESHOP_SYNC=full PAYSIM_SLOW_MS=4000
+	"$PAYSIM" init >/dev/null
+	start_server lighttpd.conf "$dir"
+	for i in $(seq "$PAYMENTS"); do
+		id=$(curl -s "$BASE/orders" -H "$AUTH" -H "$JSON" \
+			-H "Idempotency-Key: slow-order-$i" -d "$ORDER" | jq -r .id)
+		pay_until_paid "$i" "$id" & pids+=($!)
+	done
+	sleep 2		# the first answers are in: 503s, and slots taken
+	times 100 "$BASE/health" | row "GET /health"
+	times 100 "$BASE/products" | row "GET /products"
+	times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
+		-H 'Idempotency-Key: slow-order-1' -d "$ORDER" | row replays
+	times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
+		-H 'Idempotency-Key: slow-new-@I@' -d "$ORDER" | row "new orders"
+	say "$(printf 'beside %-4s slow payments: sampled' "$PAYMENTS")"
+	# The clients still paying stop, with their curl or sleep.
+	for i in "${pids[@]}"; do pkill -P "$i" 2>/dev/null || true; done
+	kill "${pids[@]}" 2>/dev/null || true
+	wait "${pids[@]}" 2>/dev/null || true
+	rm -f "$TMP"/slow-pay-*.hdr
+	stop_server
+	unset PAYSIM_SLOW_MS
+	export PAYSIM_SLOW_MS=
+	drop_db "$dir"
+}
+
 # ---- the run -------------------------------------------------------------
 
-tools="wrk lighttpd sqlite3 curl"
+tools="wrk lighttpd sqlite3 curl jq"
 if [ "$ENGINE" = postgres ]; then tools="$tools psql createdb dropdb"; fi
 for cmd in $tools; do
 	command -v "$cmd" >/dev/null || { say "$cmd is missing: make deps"; exit 1; }
 done
 : >"$RESULTS"
+SLOW_RESULTS=$TMP/slow-results
+: >"$SLOW_RESULTS"
 if [ "$ENGINE" = postgres ]; then
 	# One server for the whole run, each scenario a database of its own
 	# on it; tests/pg.sh's settings (sockets only), fsync on.
@@ -363,6 +436,8 @@ scenario_orders full-sweep full 2 32 "new orders, full, sweeping 300k expired ke
 	expired_keys 300000
 scenario_orders full-1m full 2 32 "new orders, full, 1M stored keys" \
 	live_keys 1000000
+scenario_beside_slow 60
+scenario_beside_slow 200
 
 # The report: what ran where, then the table.
 model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
@@ -422,6 +497,13 @@ awk -F'\t' '
 		}
 		if (other != "") print "\nnon-2xx answers, by status:" other
 	}' "$RESULTS"
+echo
+echo "Beside slow payments (PAYSIM_SLOW_MS=4000, each client retrying after its"
+echo "Retry-After until paid), one request at a time (target: p99 <= 50 ms, max <= 300 ms):"
+echo
+awk -F'\t' 'BEGIN { print "| payments | request | p50 ms | p99 ms | max ms |";
+		print "| ---: | --- | ---: | ---: | ---: |" }
+	{ printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5 }' "$SLOW_RESULTS"
 if [ "$FAILED" -ne 0 ]; then
 	echo
 	echo "MISMATCH: rows added and 2xx answers disagree (see check)"
