@@ -55,7 +55,6 @@ struct pg_db {
 	enum db_schema	 schema;
 	enum db_mode	 mode;
 	int		 busy_ms, sync_full;
-	int		 lost;		/* since the last good connection */
 	int64_t		 next_try;	/* no reconnection before (usec) */
 	int64_t		 changes;
 	char		*texts[STMT__MAX];	/* with $n, owned */
@@ -134,7 +133,6 @@ rc_of(struct db *db, const PGresult *res, const char *sql)
 	    strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0) {
 		/* The connection, or the server (admin or crash shutdown,
 		 * not yet accepting): whatever was not committed is gone. */
-		PDB(db)->lost = 1;
 		log_server("the connection to the server was lost",
 		    PQerrorMessage(PDB(db)->conn));
 		return db->error = DB_GONE;
@@ -343,10 +341,8 @@ revive(struct pg_db *p)
 		return 0;
 	if (p->base.in_tx || (now = monotonic_usec()) < p->next_try)
 		return -1;
-	p->lost = 1;
 	if (connect_bounded(p) == 0 && configure(p) == 0) {
 		log_server(NULL, "connected again");
-		p->lost = 0;
 		return 0;
 	}
 	log_server("cannot connect", PQstatus(p->conn) == CONNECTION_BAD ?
@@ -383,7 +379,6 @@ pg_open(const struct db_config *c, enum db_mode mode)
 		    "within the busy timeout");
 		if (mode == DB_MIGRATE)
 			goto fail;
-		p->lost = 1;
 		p->next_try = monotonic_usec() + RECONNECT_GAP_US;
 		return db;
 	}

@@ -12,6 +12,7 @@
 #include "http.h"
 #include "log.h"
 #include "idempotency.h"
+#include "completer.h"
 #include "phases.h"
 #include "provider.h"
 #include "router.h"
@@ -152,7 +153,7 @@ complete(struct db *db)
 	long		 n, finished, resumed = 0, done = 0;
 
 	do {
-		if ((n = phases_complete(&shop_api, db, w, 100,
+		if ((n = completer_run(&shop_api, db, w, 100,
 		    &finished)) == -1)
 			break;
 		resumed += n;

@@ -89,17 +89,17 @@ void	 phases_run(struct writer *, const struct route *r,
 	     const struct request *req, const char *fp, int64_t key_id,
 	     struct response *res);
 
-/* The completer: resumes, on behalf of their users, up to max processing
- * keys of api whose lease has run out and whose retry_at has come, most
- * overdue first, one after the other, on db (for reading) and w. A key
- * that fails again waits longer (2 s doubling to BACKOFF_MAX_S, jittered,
- * at least the remote side's Retry-After); one that cannot be resumed at
- * all is set aside with its reason. When a remote step says "later", the
- * rest wait too: the next round comes after the same kind of backoff, so
- * a provider that is down costs one attempt per step, not one per key.
- * Returns how many it resumed, or -1 if it could not read them;
- * *finished counts those now completed. */
-long	 phases_complete(const struct api *, struct db *, struct writer *,
-	     long max, long *finished);
+/* Runs r's phases as phases_run does, without a slot: for the completer,
+ * one thread of its own. Returns 1 if a remote step said "later" (and
+ * sets *retry_after, unless NULL, to the seconds it asked for), else 0. */
+int	 phases_resume(struct writer *, const struct route *r,
+	     const struct request *req, const char *fp, int64_t key_id,
+	     struct response *res, int *retry_after);
+
+/* Returns how long to wait after the n-th failed attempt in a row (n >= 1)
+ * at a remote step: 2 s doubling up to 120 s, the upper half of it at
+ * random (so that keys that failed together do not come back together),
+ * and at least at_least seconds. */
+long	 phases_backoff_s(int64_t n, long at_least);
 
 #endif

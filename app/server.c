@@ -13,7 +13,7 @@
 
 #include "http.h"
 #include "log.h"
-#include "phases.h"
+#include "completer.h"
 #include "server.h"
 
 extern char	**environ;
@@ -158,7 +158,7 @@ housekeep(const struct server_config *c, struct db *db)
 }
 
 /* The maintenance thread: every complete_ms, the completer resumes the
- * processing keys whose lease ran out (phases.h); on PostgreSQL, where no
+ * processing keys whose lease ran out (completer.h); on PostgreSQL, where no
  * writer thread does it, it also sweeps expired keys every second. */
 static void *
 maintenance_thread(void *arg)
@@ -180,7 +180,7 @@ maintenance_thread(void *arg)
 		rc = 0;
 		if (c->complete_ms > 0 && time_usec() >= next_complete) {
 			next_complete = time_usec() + c->complete_ms * 1000LL;
-			rc = phases_complete(c->api, db, w, 100, &finished);
+			rc = completer_run(c->api, db, w, 100, &finished);
 		}
 		if (rc == 0 && db_shared(&c->db) && c->housekeeping != NULL)
 			rc = housekeep(c, db);

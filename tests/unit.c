@@ -2,6 +2,7 @@
  * through before the database: idem_key_parse, body_parse, body_canonical,
  * idem_fingerprint and body_validate; and http_query_text, which reads a
  * query parameter. Each function has a table of cases. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "body.h"
 #include "handlers.h"
 #include "idempotency.h"
+#include "phases.h"
 #include "util.h"
 
 /* 16, 64, 255 and 256 characters: the limits and one past them. */
@@ -803,6 +805,41 @@ test_defaults_and_time(void)
 	ok(time_parse_rfc3339(NULL, &t) == -1, "... and refuses NULL");
 }
 
+/* The backoff after the n-th failure in a row: 2 s doubling to 120 s,
+ * the upper half at random, at least what the remote side asked for. */
+static void
+test_backoff(void)
+{
+	static const struct { int64_t n; long at_least, lo, hi; } cases[] = {
+		{ 1, 0, 1, 2 },
+		{ 2, 0, 2, 4 },
+		{ 3, 0, 4, 8 },
+		{ 6, 0, 32, 64 },
+		{ 7, 0, 60, 120 },
+		{ 40, 0, 60, 120 },
+		{ 1, 30, 30, 30 },
+		{ 7, 600, 600, 600 },
+	};
+	long	 d, lo, hi;
+	size_t	 i;
+	int	 k;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		lo = LONG_MAX;
+		hi = 0;
+		for (k = 0; k < 200; k++) {
+			d = phases_backoff_s(cases[i].n, cases[i].at_least);
+			lo = d < lo ? d : lo;
+			hi = d > hi ? d : hi;
+		}
+		ok(lo >= cases[i].lo && hi <= cases[i].hi && (cases[i].lo ==
+		    cases[i].hi || lo < hi), "phases_backoff_s(%lld, %ld) is "
+		    "%ld to %ld s, jittered (200 draws: %ld to %ld)",
+		    (long long)cases[i].n, cases[i].at_least, cases[i].lo,
+		    cases[i].hi, lo, hi);
+	}
+}
+
 int
 main(void)
 {
@@ -815,6 +852,7 @@ main(void)
 	test_defaults_and_time();
 	test_utf8();
 	test_query_text();
+	test_backoff();
 	printf("1..%d\n", tests);
 	return failures > 0;
 }
