@@ -11,7 +11,7 @@ pg() { "$ROOT/tests/pg.sh" "$1" "$ONCESHOP_TEST_PG" >/dev/null; }
 # Whatever happens below, the server is left running for the next test.
 trap 'pg start 2>/dev/null; stop_second_host; stop_server;
 	dropdb -h "$ONCESHOP_TEST_PG" -U postgres --if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
-export ONCESHOP_THREADS=8
+export ONCESHOP_THREADS=8 ONCESHOP_COMPLETER_MS=500
 start_server
 start_second_host
 A=$BASE
@@ -41,6 +41,16 @@ is "$(for i in $(seq 8); do order "$A" term-a-$i; order "$B" term-b-$i; done | s
 	"16 201" "... and 16 new orders are 201"
 
 # ---- the server stopped ---------------------------------------------------
+# A payment whose answer the provider loses (tok_lost, after the shop's
+# 1 s): 504, its key left processing for the completer, which is not due
+# for a second or two yet when PostgreSQL stops.
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: lost-order' \
+	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+lost_order=$(json .id)
+req POST /payments/confirm -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: lost-pay' \
+	-d "{\"order_id\":$lost_order,\"amount\":600,\"currency\":\"JPY\",\"card\":\"tok_lost\"}"
+is "$STATUS $(sql "SELECT status FROM orders WHERE id = $lost_order")" "504 pending" \
+	"a tok_lost payment: 504, the order still pending, left to the completer"
 n0=$(orders)
 pg stop
 t0=$(date +%s%N)
@@ -84,6 +94,12 @@ is "$(sql "SELECT count(*) FROM orders WHERE id IN (SELECT (regexp_match(respons
 	'/orders/([0-9]+)'))[1]::bigint FROM idempotency_keys WHERE idem_key = 'while-down')")" 1 \
 	"... one order for that key"
 is "$(bash -c '"$1" sweep' _ "$BIN" 2>&1 >/dev/null; echo $?)" 0 "onceshop sweep works again"
+for _ in $(seq 50); do
+	[ "$(sql "SELECT status FROM orders WHERE id = $lost_order")" = paid ] && break
+	sleep 0.2
+done
+is "$(sql "SELECT status FROM orders WHERE id = $lost_order") $(sql "SELECT status FROM idempotency_keys WHERE idem_key = 'lost-pay'")" \
+	"paid completed" "the completer finished the tok_lost payment once PostgreSQL was back, with no client"
 lost=$(grep -c 'connection to the server was lost\|cannot connect' "$TMP/error.log")
 ok=$([ "$lost" -le 20 ] && echo few || echo "$lost")
 is "$ok" few "the log says so in a few lines, not one per request ($lost)"
