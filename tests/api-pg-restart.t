@@ -40,6 +40,25 @@ is "$(many "$A" /products 32) / $(many "$B" /products 32)" "32 200 / 32 200" \
 is "$(for i in $(seq 8); do order "$A" term-a-$i; order "$B" term-b-$i; done | sort | uniq -c | awk '{print $1, $2}')" \
 	"16 201" "... and 16 new orders are 201"
 
+# ---- a connection lost in the middle of a transaction ---------------------
+# An order waits for a lock that psql holds; its backend is terminated
+# meanwhile: the transaction is gone, and the answer says so, not a 500.
+hold_write_lock 4 || fail "psql could not take the lock"
+( curl -s -o "$TMP/mid.body" -D "$TMP/mid.hdr" -w '%{http_code}' -X POST "$A/orders" \
+	-H "$ALICE" -H "$JSON" -H 'Idempotency-Key: mid-tx' \
+	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}' > "$TMP/mid.status" ) &
+mid=$!
+sleep 0.5
+sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
+	AND pid <> pg_backend_pid() AND application_name <> 'psql'" >/dev/null
+wait "$mid"
+is "$(cat "$TMP/mid.status") $(jq -r .type "$TMP/mid.body")" "503 /problems/service-busy" \
+	"a connection lost while its order waited for a lock: 503 service-busy"
+like "$(jq -r .detail "$TMP/mid.body")" 'lost; nothing was written' "... saying nothing was written"
+is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'mid-tx'")" 0 "... and indeed: no key, no order"
+kill "$HOLDER" 2>/dev/null; wait "$HOLDER" 2>/dev/null
+is "$(order "$A" mid-tx)" 201 "... and the same key, sent again, makes the order"
+
 # ---- the server stopped ---------------------------------------------------
 # A payment whose answer the provider loses (tok_lost, after the shop's
 # 1 s): 504, its key left processing for the completer, which is not due
