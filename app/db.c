@@ -208,6 +208,12 @@ read_file(const char *path)
 	}
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_append(&b, chunk, n);
+	if (ferror(f)) {	/* not the whole file: nothing of it */
+		log_error("%s: %s", path, strerror(errno));
+		fclose(f);
+		buf_free(&b);
+		return NULL;
+	}
 	buf_append(&b, "", 0);
 	fclose(f);
 	return b.data;

@@ -365,7 +365,8 @@ pg_open(const struct db_config *c, enum db_mode mode)
 	memset(p, 0, sizeof(*p));
 	db->engine = &db_pg;
 	db->error = DB_DONE;
-	db->version = DB_SCHEMA_VERSION;
+	db->version = c->schema == SCHEMA_PAYSIM ? DB_PAYSIM_VERSION :
+	    DB_SCHEMA_VERSION;
 	p->url = c->url;
 	p->schema = c->schema;
 	p->mode = mode;

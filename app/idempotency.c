@@ -223,10 +223,14 @@ idem_write(struct db *db, void *arg)
 		return -1;
 	}
 	j->route->handler(db, j->req, res);
+	/* A refusal is stored alone: its writes undone, the key claimed
+	 * again. If that fails, the refusal is not the answer. */
 	if (res->status >= 400 && res->status < 500 &&
 	    (id = idem_undo_and_claim(db, j->req, j->route->operation, j->fp,
-	    res->key, NULL)) <= 0)
-		res->status = 500;
+	    res->key, NULL)) <= 0) {
+		reply_failed(res);
+		return -1;
+	}
 	if (res->status < 200 || res->status >= 500 || db_tx_lost(db) ||
 	    idem_store(db, id, res, j->req->now, NULL) == -1) {
 		if (res->status < 500)

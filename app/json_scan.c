@@ -255,20 +255,28 @@ scan_digits(struct scan *sc)
 	return sc->i - start;
 }
 
-/* Returns 1 if the number of n bytes at s (followed by a byte that cannot
- * continue it) is one json-c holds as written: beyond a 64-bit integer or
- * a finite double it clamps (to INT64_MAX, UINT64_MAX, inf), and two
- * different numbers would share a fingerprint. */
+/* Returns 1 if the number of n bytes at s is one json-c holds as written:
+ * beyond a 64-bit integer or a finite double it clamps (to INT64_MAX,
+ * UINT64_MAX, inf), and two different numbers would share a fingerprint.
+ * The number is read from a NUL-terminated copy: the body need not end
+ * with a NUL, and strtoll and strtod would read on past it. */
 static int
 number_fits(const char *s, size_t n)
 {
-	if (memchr(s, '.', n) == NULL && memchr(s, 'e', n) == NULL &&
-	    memchr(s, 'E', n) == NULL) {
+	char	 small[64], *z = n < sizeof(small) ? small : xmalloc(n + 1);
+	int	 fits;
+
+	memcpy(z, s, n);
+	z[n] = '\0';
+	if (strpbrk(z, ".eE") == NULL) {
 		errno = 0;
-		strtoll(s, NULL, 10);
-		return errno == 0;
-	}
-	return isfinite(strtod(s, NULL));
+		strtoll(z, NULL, 10);
+		fits = errno == 0;
+	} else
+		fits = isfinite(strtod(z, NULL));
+	if (z != small)
+		free(z);
+	return fits;
 }
 
 /* Checks the number at sc->i and moves past it:

@@ -12,7 +12,8 @@
  * finding duplicates (each name is compared with the object's others). */
 #define JSON_SCAN_MEMBERS_MAX	256
 
-/* Checks that the len bytes at s are exactly one JSON value (RFC 8259),
+/* Checks that the len bytes at s (which need not end with a NUL: nothing
+ * past them is read) are exactly one JSON value (RFC 8259),
  * with only white space around it, and beyond the RFC that:
  *   - strings are valid UTF-8 and hold no NUL, raw or as \u0000;
  *   - every \u escape of a UTF-16 surrogate is half of a proper pair;

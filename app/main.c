@@ -59,7 +59,8 @@ config_read(struct config *c)
 		c->schema_dir = "schema";
 	c->ttl = env_long("ONCESHOP_IDEMPOTENCY_TTL", IDEM_TTL_DEFAULT, 1,
 	    10L * 365 * 86400);
-	c->busy_ms = env_long("ONCESHOP_BUSY_TIMEOUT_MS", 5000, 0, 600000);
+	/* Below 100 ms nearly every write would be a 503. */
+	c->busy_ms = env_long("ONCESHOP_BUSY_TIMEOUT_MS", 5000, 100, 600000);
 	c->threads = env_long("ONCESHOP_THREADS", THREADS_DEFAULT, 1, 1024);
 	c->sync_full = sync == NULL || *sync == '\0' ||
 	    strcmp(sync, "full") == 0;
@@ -98,7 +99,7 @@ config_read(struct config *c)
 	}
 	if (c->busy_ms == -1) {
 		fprintf(stderr, "onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be "
-		    "0 to 600000\n");
+		    "100 to 600000\n");
 		return -1;
 	}
 	if (c->log_gets == -1) {

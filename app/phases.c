@@ -202,6 +202,9 @@ phased_write(struct db *db, void *arg)
 	struct idem_lease	 lease = { phases[0].point, j->owner, until };
 	int			 rc, moved = j->entry == ENTRY_HOLD;
 
+	/* A job the writer runs again (after a deadlock or a serialization
+	 * failure) starts afresh: the first run's answer was rolled back. */
+	j->answered = 0;
 	time_rfc3339(now, now_text);
 	time_rfc3339(now + lease_s, until);
 	if ((rc = enter(db, j, &lease, now_text)) != 1)

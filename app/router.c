@@ -7,6 +7,7 @@
 #include "auth.h"
 #include "handlers.h"
 #include "idempotency.h"
+#include "log.h"
 #include "router.h"
 
 /* A POST with an operation is idempotent: keys are scoped to it. */
@@ -113,6 +114,42 @@ route_or_reply(const struct api *api, struct request *req,
 	}
 	buf_free(&allow);
 	return NULL;
+}
+
+/* Returns what is wrong with route r, or NULL. */
+static const char *
+route_fault(const struct route *r)
+{
+	if (r->path == NULL || r->path[0] != '/')
+		return "its path does not start with /";
+	if ((r->handler == NULL) == (r->phased == NULL))
+		return "it needs a handler or phases, and not both";
+	if (r->operation == NULL)
+		return r->body || r->phased || r->before_claim ? "a body, phases "
+		    "or before_claim need an operation (an idempotent POST)" :
+		    NULL;
+	if (r->method != METHOD_POST)
+		return "an operation is for a POST";
+	if (r->body == NULL || r->body->fields == NULL)
+		return "an operation needs a body type (its field table)";
+	return NULL;
+}
+
+int
+router_check(const struct api *api)
+{
+	const char	*fault;
+	size_t		 i;
+
+	for (i = 0; i < api->nroutes; i++)
+		if ((fault = route_fault(&api->routes[i])) != NULL) {
+			log_error("route %zu of %s (%s %s): %s", i, api->realm,
+			    http_method_name(api->routes[i].method),
+			    api->routes[i].path ? api->routes[i].path : "-",
+			    fault);
+			return -1;
+		}
+	return 0;
 }
 
 void

@@ -49,6 +49,12 @@ struct api {
 
 extern const struct api shop_api;	/* onceshop's, in router.c */
 
+/* Checks api's route table before it serves: every route has a path and
+ * a handler or phases; an idempotent one is a POST with a body type, a
+ * plain one has neither body, phases nor before_claim. Returns 0, or -1
+ * after logging the first route that is wrong. */
+int	 router_check(const struct api *);
+
 /* Answers req into res from api: 404, 405 with Allow, 204 for OPTIONS,
  * 401, or the route's handler, reading on db and writing through w. db is
  * NULL when the database could not be opened (500). */

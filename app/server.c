@@ -204,6 +204,8 @@ server_run(const struct server_config *c)
 	long			 i;
 	int			 sig;
 
+	if (router_check(c->api) == -1)
+		return 1;
 	db_init();
 	if (FCGX_IsCGI()) {
 		/* One request, one connection, no threads. */

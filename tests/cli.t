@@ -49,9 +49,20 @@ is "$?" 2 "an unknown subcommand prints usage and exits 2"
 ONCESHOP_IDEMPOTENCY_TTL=abc "$BIN" init 2>"$TMP/err"
 is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_IDEMPOTENCY_TTL must be seconds, 1 or more" \
 	"a bad ONCESHOP_IDEMPOTENCY_TTL is refused with a message"
+for ms in 0 99 600001 x; do
+	ONCESHOP_BUSY_TIMEOUT_MS=$ms "$BIN" init 2>"$TMP/err"
+	is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be 100 to 600000" \
+		"ONCESHOP_BUSY_TIMEOUT_MS=$ms is refused with a message (below 100 ms nearly every write is a 503)"
+done
 ONCESHOP_SYNC=sometimes "$BIN" init 2>/dev/null
 is "$?" 1 "a bad ONCESHOP_SYNC is refused"
 ONCESHOP_SCHEMA=/nonexistent "$BIN" init 2>/dev/null
 is "$?" 1 "a missing schema directory is an error"
+# A migration that cannot be read (here a directory by that name) is an
+# error, not an empty migration recorded as applied.
+mkdir -p "$TMP/unreadable/pg" "$TMP/unreadable/999-unreadable.sql" "$TMP/unreadable/pg/999-unreadable.sql"
+ONCESHOP_DB=$TMP/unreadable.db ONCESHOP_SCHEMA=$TMP/unreadable "$BIN" init >/dev/null 2>"$TMP/err"
+is "$?" 1 "a migration that cannot be read stops init"
+like "$(cat "$TMP/err")" '999-unreadable.sql: Is a directory' "... saying which and why"
 
 done_testing

@@ -11,6 +11,7 @@
 #include "body.h"
 #include "handlers.h"
 #include "idempotency.h"
+#include "json_scan.h"
 #include "phases.h"
 #include "util.h"
 
@@ -840,6 +841,69 @@ test_backoff(void)
 	}
 }
 
+/* json_scan reads only the len bytes it is given: a number that ends the
+ * body is not continued by the bytes after it (a body is not
+ * NUL-terminated, and "9" past the end made a fitting number too big). */
+static void
+test_scan_bounds(void)
+{
+	static const struct { const char *text; size_t len; } cases[] = {
+		{ "92233720368547758079", 19 },		/* INT64_MAX, then 9 */
+		{ "1e3080", 5 },			/* 1e308, then 0 */
+		{ "1.5e-3000", 6 },			/* 1.5e-3, then 000 */
+	};
+	struct buf	 why = { 0 };
+	size_t		 i;
+
+	for (i = 0; i < NELEM(cases); i++) {
+		buf_reset(&why);
+		ok(json_scan(cases[i].text, cases[i].len, 16, &why) == 0,
+		    "json_scan reads %.*s alone, not the bytes after it%s%s",
+		    (int)cases[i].len, cases[i].text, why.len ? ": " : "",
+		    why.len ? why.data : "");
+	}
+	buf_free(&why);
+}
+
+/* The route tables are checked before serving: a route that would crash
+ * or never answer is refused with its number. */
+static void
+test_router_check(void)
+{
+	static const struct route bad[][1] = {
+		{ { .method = METHOD_POST, .path = "/refunds",
+		    .handler = orders_create, .operation = "refund" } },
+		{ { .method = METHOD_GET, .path = "/refunds",
+		    .handler = orders_list, .operation = "refund",
+		    .body = &order_body } },
+		{ { .method = METHOD_GET, .path = "/refunds" } },
+		{ { .method = METHOD_POST, .path = "/refunds",
+		    .handler = orders_create, .phased = &payment_phases,
+		    .operation = "refund", .body = &order_body } },
+		{ { .method = METHOD_GET, .path = "/refunds",
+		    .handler = orders_list, .body = &order_body } },
+		{ { .method = METHOD_GET, .path = "refunds",
+		    .handler = orders_list } },
+	};
+	static const char *const why[] = {
+		"an operation without a body type",
+		"an operation on a GET",
+		"neither handler nor phases",
+		"both handler and phases",
+		"a body type without an operation",
+		"a path without its /",
+	};
+	struct api	 api = shop_api;
+	size_t		 i;
+
+	ok(router_check(&shop_api) == 0, "router_check: onceshop's routes pass");
+	for (i = 0; i < NELEM(bad); i++) {
+		api.routes = bad[i];
+		api.nroutes = 1;
+		ok(router_check(&api) == -1, "router_check refuses %s", why[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -853,6 +917,8 @@ main(void)
 	test_utf8();
 	test_query_text();
 	test_backoff();
+	test_router_check();
+	test_scan_bounds();
 	printf("1..%d\n", tests);
 	return failures > 0;
 }

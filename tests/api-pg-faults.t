@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Faults injected on PostgreSQL with triggers that fail a statement once:
+# a sequence counts the tries, and unlike the rows, a sequence keeps its
+# count through a rollback. (api-faults.t does the same on SQLite.)
+#   - a refusal (422) whose key cannot be claimed again after its writes
+#     are undone: a 500 that says so, not a 500 carrying the 422's body;
+#   - a payment whose first run meets a serialization failure: run again,
+#     it reaches the provider and answers 201, one charge.
+. "$(dirname "$0")/lib.sh"
+[ "$ENGINE" = postgres ] || { echo "1..0 # SKIP PostgreSQL triggers and sequences"; exit 0; }
+start_server
+
+# fail_once NAME TABLE CONDITION SQLSTATE: the N-th insert into TABLE that
+# meets CONDITION (on NEW) fails with SQLSTATE, for N in FAILS (a list).
+fail_on() {
+	sql "CREATE SEQUENCE $1_seq;
+	CREATE FUNCTION $1() RETURNS trigger LANGUAGE plpgsql AS \$\$
+	BEGIN
+		IF nextval('$1_seq') IN ($5) THEN
+			RAISE EXCEPTION 'injected by the test' USING ERRCODE = '$4';
+		END IF;
+		RETURN NEW;
+	END \$\$;
+	CREATE TRIGGER $1 BEFORE INSERT ON $2 FOR EACH ROW WHEN ($3) EXECUTE FUNCTION $1();" >/dev/null
+}
+
+# ---- defect: a refusal whose key cannot be claimed again -----------------
+# The first claim passes; the handler refuses (unknown product: 422), its
+# writes are undone with the claim, and the claim again fails.
+fail_on reclaim idempotency_keys "NEW.idem_key = 'reclaim-fails'" P0001 2
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: reclaim-fails' \
+	-d '{"items":[{"sku":"NO-SUCH-SKU","quantity":1}]}'
+is "$STATUS $(json .type) $(json .status)" "500 /problems/internal-error 500" \
+	"a refusal whose key cannot be claimed again: a 500 internal-error, its body too (not the 422's)"
+is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'reclaim-fails'")" 0 "... nothing stored"
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: reclaim-fails' \
+	-d '{"items":[{"sku":"NO-SUCH-SKU","quantity":1}]}'
+is "$STATUS $(json .type)" "422 /problems/unknown-product" "... and the retry gets the 422, stored"
+
+# ---- defect: a payment run again after a serialization failure ------------
+fail_on retry_pay payments "true" 40001 1
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: retry-order' \
+	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+o=$(json .id)
+req POST /payments/confirm -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: retry-pay' \
+	-d "{\"order_id\":$o,\"amount\":600,\"currency\":\"JPY\"}"
+is "$STATUS $(json .status)" "201 succeeded" \
+	"a payment whose first run met a serialization failure is run again: 201"
+is "$(payment_facts "$o" retry-pay)" "charges=1 payments=succeeded order=paid key=completed/finished" \
+	"... one charge, the payment succeeded, the order paid, the key completed"
+is "$(sql "SELECT last_value FROM retry_pay_seq")" 2 "... (the trigger saw two tries)"
+done_testing
