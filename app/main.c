@@ -160,7 +160,7 @@ complete(struct db *db)
 		resumed += n;
 		done += finished;
 	} while (n > 0 && finished > 0);
-	writer_stop(w);
+	writer_free(w);
 	printf("resumed %ld processing keys: %ld completed, %ld still "
 	    "processing\n", resumed, done, resumed - done);
 	return n == -1 ? -1 : 0;

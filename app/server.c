@@ -104,7 +104,7 @@ static void
 thread_db_close(struct server *s, struct db *db, struct writer *w)
 {
 	if (w != s->writer)
-		writer_stop(w);
+		writer_free(w);
 	db_close(db);
 }
 
@@ -212,7 +212,7 @@ server_run(const struct server_config *c)
 		if ((db = db_open(&c->db, DB_SERVE)) != NULL)
 			w = writer_inline(db);
 		serve_one(c->api, db, w, environ, NULL);
-		writer_stop(w);
+		writer_free(w);
 		db_close(db);
 		return 0;
 	}
@@ -250,7 +250,9 @@ server_run(const struct server_config *c)
 	}
 	sigwait(&stop, &sig);
 	/* Let the group being written finish; requests still in flight are
-	 * cut off, as in a crash, and their clients retry with their keys. */
+	 * cut off, as in a crash, and their clients retry with their keys.
+	 * The writer is not freed: request threads may still submit to it
+	 * (and get WRITE_BUSY) until the process ends, right below. */
 	writer_stop(s.writer);
 	log_note("stopped (%s)", sigabbrev_np(sig));
 	_exit(0);

@@ -275,18 +275,35 @@ writer_inline(struct db *db)
 void
 writer_stop(struct writer *w)
 {
+	struct write_job	*jobs;
+
+	if (w == NULL || !w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	if (w->stop) {
+		pthread_mutex_unlock(&w->mu);
+		return;
+	}
+	w->stop = 1;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	pthread_mutex_lock(&w->mu);
+	jobs = take_all(w);
+	pthread_mutex_unlock(&w->mu);
+	finish(w, jobs, 1, WRITE_BUSY);
+	db_close(w->db);
+	w->db = NULL;
+}
+
+void
+writer_free(struct writer *w)
+{
 	if (w == NULL)
 		return;
-	if (w->threaded) {
-		pthread_mutex_lock(&w->mu);
-		w->stop = 1;
-		pthread_cond_signal(&w->wake);
-		pthread_mutex_unlock(&w->mu);
-		pthread_join(w->thread, NULL);
-		finish(w, take_all(w), 1, WRITE_BUSY);
+	writer_stop(w);
+	if (w->threaded)
 		pthread_cond_destroy(&w->wake);
-		db_close(w->db);
-	}
 	pthread_mutex_destroy(&w->mu);
 	free(w);
 }
@@ -343,8 +360,13 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 		return run_inline(w, job);
 
 	deadline = timespec_of(monotonic_usec() + (int64_t)timeout_ms * 1000);
-	cond_init(&job->done);
 	pthread_mutex_lock(&w->mu);
+	if (w->stop) {		/* the process is ending */
+		pthread_mutex_unlock(&w->mu);
+		job->fault = DB_BUSY;
+		return job->result = WRITE_BUSY;
+	}
+	cond_init(&job->done);
 	job->state = JOB_QUEUED;
 	if (w->tail != NULL)
 		w->tail->next = job;

@@ -65,8 +65,15 @@ struct writer	*writer_start(const struct writer_config *);
  * caller's thread, as a group of one, on db (plain CGI, subcommands). */
 struct writer	*writer_inline(struct db *db);
 
-/* Stops the thread (after the group it is running) and frees w. */
+/* Stops the thread after the group it is running: the jobs still queued,
+ * and any submitted from now on, get WRITE_BUSY (nothing written). w stays
+ * valid for the request threads that may still submit, until
+ * writer_free. Nothing to do for a writer without a thread. */
 void		 writer_stop(struct writer *);
+
+/* Stops w if it runs, and frees it: only once no thread can submit to it
+ * any more. */
+void		 writer_free(struct writer *);
 
 /* Queues job and waits for its group's outcome; gives up after
  * timeout_ms if the job has not started by then. Returns job->result. */

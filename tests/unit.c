@@ -3,10 +3,12 @@
  * idem_fingerprint and body_validate; and http_query_text, which reads a
  * query parameter. Each function has a table of cases. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "body.h"
 #include "handlers.h"
@@ -14,6 +16,7 @@
 #include "json_scan.h"
 #include "phases.h"
 #include "util.h"
+#include "writer.h"
 
 /* 16, 64, 255 and 256 characters: the limits and one past them. */
 #define C16	"0123456789abcdef"
@@ -865,6 +868,94 @@ test_scan_bounds(void)
 	buf_free(&why);
 }
 
+/* A job that takes a little while, so that others queue behind it. */
+static int
+slow_job(struct db *db, void *arg)
+{
+	(void)db;
+	(void)arg;
+	usleep(2000);
+	return 0;
+}
+
+struct submitter {
+	struct writer	*w;
+	int		 answered, other;	/* COMMITTED or BUSY; else */
+};
+
+/* Submits 40 slow jobs, one after the other, counting the answers. */
+static void *
+submit_many(void *arg)
+{
+	struct submitter	*s = arg;
+	struct write_job	 job = { .run = slow_job };
+	enum write_result	 r;
+	int			 i;
+
+	for (i = 0; i < 40; i++) {
+		r = writer_submit(s->w, &job, 5000);
+		if (r == WRITE_COMMITTED || r == WRITE_BUSY)
+			s->answered++;
+		else
+			s->other++;
+	}
+	return NULL;
+}
+
+/* writer_stop while threads wait in writer_submit, as when the server is
+ * told to stop under load: each of their jobs is answered (committed, or
+ * WRITE_BUSY if it never ran), and jobs submitted after the stop are
+ * WRITE_BUSY at once. (It freed the writer under them: make asan.) */
+static void
+test_writer_stop(void)
+{
+	char			 path[] = "/tmp/onceshop-unit-XXXXXX";
+	char			 db_path[64];
+	struct writer_config	 wc = { { db_path, NULL, SCHEMA_SHOP, 0, 5000 },
+	    NULL };
+	struct submitter	 s[8];
+	pthread_t		 t[8];
+	struct write_job	 job = { .run = slow_job };
+	struct writer		*w;
+	struct db		*db;
+	int			 i, answered = 0, other = 0;
+
+	if (mkdtemp(path) == NULL) {
+		ok(0, "writer_stop: a temporary directory");
+		return;
+	}
+	snprintf(db_path, sizeof(db_path), "%s/unit.db", path);
+	db = db_open(&wc.db, DB_MIGRATE);
+	ok(db != NULL && db_migrate(db, getenv("ONCESHOP_SCHEMA") ?
+	    getenv("ONCESHOP_SCHEMA") : "schema", 0) == 0,
+	    "writer_stop: a database to write to");
+	db_close(db);
+	if ((w = writer_start(&wc)) == NULL) {
+		ok(0, "writer_stop: the writer starts");
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		s[i] = (struct submitter){ w, 0, 0 };
+		pthread_create(&t[i], NULL, submit_many, &s[i]);
+	}
+	usleep(30000);
+	writer_stop(w);
+	for (i = 0; i < 8; i++) {
+		pthread_join(t[i], NULL);
+		answered += s[i].answered;
+		other += s[i].other;
+	}
+	ok(answered == 8 * 40 && other == 0, "writer_stop under load: every "
+	    "job answered, committed or WRITE_BUSY (%d of %d, %d other)",
+	    answered, 8 * 40, other);
+	ok(writer_submit(w, &job, 5000) == WRITE_BUSY,
+	    "writer_stop: a job submitted after the stop is WRITE_BUSY at once");
+	writer_free(w);
+	snprintf(db_path, sizeof(db_path), "rm -rf %s", path);
+	if (system(db_path) != 0)
+		ok(0, "writer_stop: the temporary directory is removed");
+}
+
 /* The route tables are checked before serving: a route that would crash
  * or never answer is refused with its number. */
 static void
@@ -919,6 +1010,7 @@ main(void)
 	test_backoff();
 	test_router_check();
 	test_scan_bounds();
+	test_writer_stop();
 	printf("1..%d\n", tests);
 	return failures > 0;
 }
