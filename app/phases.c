@@ -350,6 +350,14 @@ phases_resume(struct writer *w, const struct route *r,
 		rc = idem_write_or_reply(w, &job, res);
 		res->wait_us += time_usec() - queued;
 		res->group = job.group;
+		if (rc == -1 && j.entry == ENTRY_HOLD) {
+			/* A job after a remote step failed: its writes are
+			 * undone, the key is back at the remote step's point
+			 * and the lease still ours. Give it up, so that a
+			 * retry resumes at once. */
+			job = (struct write_job){ .run = release, .arg = &j };
+			writer_submit(w, &job, idem_busy_ms());
+		}
 		if (rc == -1 || j.answered)
 			break;
 		/* Committed at a recovery point, the lease ours: the

@@ -33,10 +33,16 @@ enum phase_rc {
 	PHASE_NEXT,	/* on to the next phase */
 	PHASE_DONE,	/* res is the answer: stored, the key completed
 			 * (a 5xx is never stored: as PHASE_LATER) */
-	PHASE_LATER,	/* res is a 5xx: the key stays processing at this
-			 * phase's recovery point, the lease is given up, a
-			 * retry with the same key resumes here; a local step
-			 * that says so has its writes undone */
+	PHASE_LATER,	/* res is a 5xx, not stored: the key stays
+			 * processing and its lease is given up, so that a
+			 * retry with the same key resumes at once. After a
+			 * remote step, at that step's recovery point. A local
+			 * step that says so has its job's writes undone: its
+			 * own, and the recovery point the job moved to (a
+			 * local step may need what the remote step said,
+			 * which only the run that asked holds); the key is
+			 * back where the job found it (a new key: not
+			 * claimed at all) */
 };
 
 /* One run of an operation's phases, by a request or by the completer. */

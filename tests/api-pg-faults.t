@@ -49,4 +49,33 @@ is "$STATUS $(json .status)" "201 succeeded" \
 is "$(payment_facts "$o" retry-pay)" "charges=1 payments=succeeded order=paid key=completed/finished" \
 	"... one charge, the payment succeeded, the order paid, the key completed"
 is "$(sql "SELECT last_value FROM retry_pay_seq")" 2 "... (the trigger saw two tries)"
+# ---- defect: a local step after the provider says "later" ---------------
+# Recording the provider's answer fails once: the charge happened, the
+# answer is a 500, the key goes back to payment-created with its lease
+# given up, so the client's immediate retry resumes (no 409 until the
+# lease runs out) and the provider replays its charge.
+sql "CREATE SEQUENCE settle_seq;
+CREATE FUNCTION settle_fails() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF NEW.status <> OLD.status AND nextval('settle_seq') = 1 THEN
+		RAISE EXCEPTION 'injected by the test';
+	END IF;
+	RETURN NEW;
+END \$\$;
+CREATE TRIGGER settle_fails BEFORE UPDATE ON payments FOR EACH ROW EXECUTE FUNCTION settle_fails();" >/dev/null
+req POST /orders -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: settle-order' \
+	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+o=$(json .id)
+pay() {
+	req POST /payments/confirm -H "$ALICE" -H "$JSON" -H 'Idempotency-Key: settle-pay' \
+		-d "{\"order_id\":$o,\"amount\":600,\"currency\":\"JPY\"}"
+}
+pay
+is "$STATUS $(payment_facts "$o" settle-pay)" "500 charges=1 payments=pending order=pending key=processing/payment-created" \
+	"recording the provider's answer fails: 500; charged once, the key back at payment-created"
+is "$(sql "SELECT lease_owner IS NULL FROM idempotency_keys WHERE idem_key = 'settle-pay'")" t \
+	"... its lease given up"
+pay
+is "$STATUS $(payment_facts "$o" settle-pay)" "201 charges=1 payments=succeeded order=paid key=completed/finished" \
+	"... so the retry at once resumes it: 201, still one charge"
 done_testing
