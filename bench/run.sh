@@ -184,6 +184,19 @@ add_keys() {
 		  'bench-' || hex(randomblob(8)) || i, 'x', 'completed', 201, '',
 		  printf('%.500c', 'x'), '2020-01-01T00:00:00Z', '$2' FROM n"
 }
+# add_products N: BENCH-P1 ... BENCH-PN, whose stock never runs out: orders
+# spread over them meet no hot row.
+add_products() {
+	local sql="INSERT INTO products (sku, name, price, stock)
+		SELECT 'BENCH-P' || i, 'Bench product ' || i, 100, 1000000000"
+	if [ "$ENGINE" = postgres ]; then
+		psql_do "$sql FROM generate_series(1, $1) AS i"
+	else
+		sqlite3 "$ONCESHOP_DB" "WITH RECURSIVE n(i) AS (SELECT 1
+			UNION ALL SELECT i + 1 FROM n WHERE i < $1) $sql FROM n"
+	fi
+}
+
 expired_keys() { add_keys "$1" 2020-01-02T00:00:00Z; }
 live_keys() { add_keys "$1" 2999-01-01T00:00:00Z; }
 
@@ -235,11 +248,14 @@ measure() {
 	say "$(printf '%-12s %8.0f req/s' "$name" "$RPS")"
 }
 
-# record NAME CONNS CHECK: one row of the table, from the last measure.
+# record NAME CONNS CHECK [CEILING]: one row of the table, from the last
+# measure. CEILING, on PostgreSQL: which pgbench figure the row is a ratio
+# of, "hot" (one product) or "spread" (1,000 products); a pgbench row
+# itself says "ceiling-hot" or "ceiling-spread".
 record() {
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$RPS" \
-		"$P50" "$P99" "$MAX" "$NON2XX" "$SOCKERR" "$3" "$STATUSES" \
-		>>"$RESULTS"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" \
+		"$RPS" "$P50" "$P99" "$MAX" "$NON2XX" "$SOCKERR" "$3" \
+		"$STATUSES" "${4:--}" >>"$RESULTS"
 }
 
 # The hello ceiling: bench/hello behind bench/hello.conf.
@@ -290,7 +306,69 @@ scenario_orders() {
 		check="$check MISMATCH"
 		FAILED=1
 	fi
-	record "$label" "$conns" "$check"
+	record "$label" "$conns" "$check" "$([ -n "${BENCH_SKUS:-}" ] && echo spread || echo hot)"
+	drop_db "$dir"
+}
+
+# scenario_pgbench SKUS LABEL KIND: the engine's own ceiling, PostgreSQL
+# only: bench/order.pgbench (onceshop's new-order statements, no HTTP) on
+# a fresh database, 32 connections, prepared statements, each order of
+# BENCH-TEA (SKUS 1) or of one of SKUS products at random.
+scenario_pgbench() {
+	local dir=$TMP/pgbench-$1 out
+	mkdir "$dir"
+	new_db "$dir"
+	[ "$1" -gt 1 ] && add_products "$1"
+	out=$dir/pgbench.txt
+	if ! pgbench -n -M prepared -c 32 -j 2 -T "$SECS" -D "skus=$1" \
+	    -f bench/order.pgbench "$ONCESHOP_DATABASE_URL" >"$out" 2>&1; then
+		say "pgbench failed:"
+		cat "$out" >&2
+		exit 1
+	fi
+	RPS=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$out" | head -n 1)
+	P50= P99= MAX= NON2XX=0 SOCKERR=0 STATUSES=
+	say "$(printf '%-12s %8.0f tx/s' "pgbench-$1" "$RPS")"
+	record "$2" 32 "$(sed -n 's/^number of failed transactions: \([0-9]*\).*/failed tx \1/p' "$out")" "$3"
+	drop_db "$dir"
+}
+
+# scenario_two_hosts: PostgreSQL only, as `make cluster` runs it: two
+# lighttpd and onceshop processes on one database, wrk on both ports at
+# once (16 connections each), orders spread over 1,000 products; the row
+# sums both hosts' answers.
+scenario_two_hosts() {
+	local dir=$TMP/two-hosts first pid before rows line
+	mkdir "$dir" "$dir/b"
+	new_db "$dir"
+	add_products 1000
+	export ONCESHOP_SYNC=full BENCH_SKUS=1000
+	start_server lighttpd.conf "$dir"
+	first=$SERVER_PID
+	local first_workers=$WORKER_PIDS first_base=$BASE
+	start_server lighttpd.conf "$dir/b"
+	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY_PREFIX=two
+	before=$(orders)
+	wrk -t1 -c16 -d"$SECS"s --timeout "$SECS"s --latency -s bench/wrk.lua \
+	    -H "$AUTH" -H "$JSON" "$first_base/orders" >"$dir/a.txt" 2>&1 &
+	pid=$!
+	BENCH_KEY_PREFIX=two-b measure two-hosts 1 16 /orders -H "$AUTH" -H "$JSON"
+	wait "$pid"
+	line=$(grep '^BENCH ' "$dir/a.txt") || { say "two hosts: no result from wrk"; exit 1; }
+	# Both hosts' answers: req/s and 2xx added, the worse latencies.
+	RPS=$(awk -v a="$(field rps "$line")" -v b="$RPS" 'BEGIN { print a + b }')
+	OK=$((OK + $(field ok "$line")))
+	NON2XX=$((NON2XX + $(field non2xx "$line")))
+	SOCKERR=$((SOCKERR + $(field sockerr "$line")))
+	P50=$(( $(field p50 "$line") > P50 ? $(field p50 "$line") : P50 ))
+	P99=$(( $(field p99 "$line") > P99 ? $(field p99 "$line") : P99 ))
+	MAX=$(( $(field max "$line") > MAX ? $(field max "$line") : MAX ))
+	stop_server
+	SERVER_PID=$first WORKER_PIDS=$first_workers
+	stop_server
+	unset BENCH_METHOD BENCH_BODY BENCH_KEY_PREFIX BENCH_SKUS
+	rows=$(( $(orders) - before ))
+	record "new orders, two hosts, 1,000 products" 32 "2xx $OK, rows +$rows" spread
 	drop_db "$dir"
 }
 
@@ -407,7 +485,7 @@ scenario_beside_slow() {
 # ---- the run -------------------------------------------------------------
 
 tools="wrk lighttpd sqlite3 curl jq"
-if [ "$ENGINE" = postgres ]; then tools="$tools psql createdb dropdb"; fi
+if [ "$ENGINE" = postgres ]; then tools="$tools psql createdb dropdb pgbench"; fi
 for cmd in $tools; do
 	command -v "$cmd" >/dev/null || { say "$cmd is missing: make deps"; exit 1; }
 done
@@ -423,7 +501,18 @@ if [ "$ENGINE" = postgres ]; then
 fi
 say "on $ENGINE, $SECS s per scenario after a $WARM s warm-up"
 scenario_hello
+if [ "$ENGINE" = postgres ]; then
+	scenario_pgbench 1 "pgbench: the order transaction, one product" ceiling-hot
+	scenario_pgbench 1000 "pgbench: the order transaction, 1,000 products" ceiling-spread
+fi
 scenario_orders full-c32 full 2 32
+if [ "$ENGINE" = postgres ]; then
+	export BENCH_SKUS=1000
+	scenario_orders full-spread full 2 32 "new orders, full, 1,000 products" \
+		add_products 1000
+	unset BENCH_SKUS
+	scenario_two_hosts
+fi
 scenario_orders normal-c32 normal 2 32
 scenario_replays
 scenario_products
@@ -458,39 +547,47 @@ echo "$(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/lighttpd \1/p')," \
 	"wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \(debian\/\)\{0,1\}\([0-9.]*\).*/\2/p');" \
 	"wrk -t2 -c32 -d${SECS}s (-t1 at 1 connection) after a ${WARM} s warm-up"
 echo
-awk -F'\t' '
+awk -F'\t' -v pg="$([ "$ENGINE" = postgres ] && echo 1 || echo 0)" '
 	NR == 1 { hello = $3 }
+	$11 == "ceiling-hot" { hot = $3 }
+	$11 == "ceiling-spread" { spread = $3 }
 	{
 		row[NR, 1] = $1; row[NR, 2] = $2
 		row[NR, 3] = sprintf("%.0f", $3)
-		row[NR, 4] = sprintf("%.2f", $4 / 1000)
-		row[NR, 5] = sprintf("%.2f", $5 / 1000)
-		row[NR, 6] = sprintf("%.1f", $6 / 1000)
+		row[NR, 4] = $4 == "" ? "-" : sprintf("%.2f", $4 / 1000)
+		row[NR, 5] = $5 == "" ? "-" : sprintf("%.2f", $5 / 1000)
+		row[NR, 6] = $6 == "" ? "-" : sprintf("%.1f", $6 / 1000)
 		row[NR, 7] = $7; row[NR, 8] = $8
 		row[NR, 9] = sprintf("%.2f x", hello > 0 ? $3 / hello : 0)
-		row[NR, 10] = $9
+		ceil = $11 ~ /hot$/ ? hot : $11 ~ /spread$/ ? spread : 0
+		row[NR, 10] = ceil > 0 ? sprintf("%.2f x", $3 / ceil) : "-"
+		row[NR, 11] = $9
 		if ($7 > 0) other = other sprintf("\n%s: statuses %s", $1, $10)
 	}
 	END {
-		split("scenario|conns|req/s|p50 ms|p99 ms|max ms|non-2xx|sock err|vs hello|check", head, "|")
-		for (c = 1; c <= 10; c++) {
+		n = split("scenario|conns|req/s|p50 ms|p99 ms|max ms|non-2xx|sock err|vs hello|vs pgbench|check", head, "|")
+		for (c = 1; c <= n; c++) {
 			row[0, c] = head[c]
 			for (r = 0; r <= NR; r++)
 				if (length(row[r, c]) > w[c]) w[c] = length(row[r, c])
 		}
 		for (r = 0; r <= NR; r++) {
 			line = "|"
-			for (c = 1; c <= 10; c++) {
+			for (c = 1; c <= n; c++) {
+				if (c == 10 && !pg)
+					continue	# no second ceiling
 				# Text left, numbers right.
-				fmt = (c == 1 || c == 10) ? " %-*s |" : " %*s |"
+				fmt = (c == 1 || c == n) ? " %-*s |" : " %*s |"
 				line = line sprintf(fmt, w[c], row[r, c])
 			}
 			print line
 			if (r == 0) {
 				line = "|"
-				for (c = 1; c <= 10; c++) {
+				for (c = 1; c <= n; c++) {
+					if (c == 10 && !pg)
+						continue
 					dash = sprintf("%*s", w[c], ""); gsub(/ /, "-", dash)
-					line = line " " dash (c == 1 || c == 10 ? " |" : ":|")
+					line = line " " dash (c == 1 || c == n ? " |" : ":|")
 				}
 				print line
 			}

@@ -4,6 +4,8 @@
 --   BENCH_METHOD, BENCH_BODY    method and body (default GET, none)
 --   BENCH_KEY                   one Idempotency-Key for every request
 --   BENCH_KEY_PREFIX            a new key per request: PREFIX-thread-counter
+--   BENCH_SKUS                  with BENCH_KEY_PREFIX: each order is of one
+--                               of BENCH-P1 ... BENCH-P<SKUS>, at random
 -- Other headers (Authorization, Content-Type) come from wrk's -H.
 
 wrk.method = os.getenv("BENCH_METHOD") or "GET"
@@ -28,11 +30,22 @@ statuses = {}
 
 -- Defined only when keys must be unique: a request function makes wrk
 -- call Lua for every request, which the static scenarios do without.
+local skus = tonumber(os.getenv("BENCH_SKUS") or "")
+
+function init(args)
+	math.randomseed(os.time() * 16 + (thread_id or 0))
+end
+
 if prefix then
 	function request()
 		counter = counter + 1
 		wrk.headers["Idempotency-Key"] =
 		    prefix .. "-" .. thread_id .. "-" .. counter
+		if skus then
+			return wrk.format(nil, nil, nil, string.format(
+			    '{"items":[{"sku":"BENCH-P%d","quantity":1}]}',
+			    math.random(skus)))
+		end
 		return wrk.format()
 	end
 end
