@@ -49,6 +49,7 @@ static int
 config_read(struct config *c)
 {
 	const char	*sync = getenv("ONCESHOP_SYNC");
+	long		 slots_max;
 
 	c->db_url = getenv("ONCESHOP_DATABASE_URL");
 	c->db_path = getenv("ONCESHOP_DB");
@@ -70,13 +71,6 @@ config_read(struct config *c)
 	if (c->completer_ms == -1) {
 		fprintf(stderr, "onceshop: ONCESHOP_COMPLETER_MS must be 0 "
 		    "(off) to 60000\n");
-		return -1;
-	}
-	c->provider_slots = env_long("ONCESHOP_PROVIDER_SLOTS",
-	    PHASES_SLOTS_DEFAULT, 1, 1024);
-	if (c->provider_slots == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 "
-		    "to 1024\n");
 		return -1;
 	}
 	c->provider.url = getenv("ONCESHOP_PROVIDER_URL");
@@ -110,6 +104,16 @@ config_read(struct config *c)
 		fprintf(stderr, "onceshop: ONCESHOP_THREADS must be 1 to 1024\n");
 		return -1;
 	}
+	/* Of the request threads, those a payment may hold while the
+	 * provider answers: half by default, and never all of them. */
+	slots_max = c->threads > 1 ? c->threads - 1 : 1;
+	c->provider_slots = env_long("ONCESHOP_PROVIDER_SLOTS",
+	    c->threads > 1 ? c->threads / 2 : 1, 1, slots_max);
+	if (c->provider_slots == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 "
+		    "to %ld (ONCESHOP_THREADS - 1)\n", slots_max);
+		return -1;
+	}
 	if (!c->sync_full && strcmp(sync, "normal") != 0) {
 		fprintf(stderr, "onceshop: ONCESHOP_SYNC must be full or normal\n");
 		return -1;
@@ -128,17 +132,15 @@ configure(const struct config *c)
 	return provider_configure(&c->provider);
 }
 
-/* Serves with ONCESHOP_THREADS request threads for everything and, on
- * top, one for each provider slot: however slow the provider, payments
- * waiting on it hold at most the slots, never the threads the rest
- * needs (phases.h). */
+/* Serves with ONCESHOP_THREADS request threads, of which payments waiting
+ * on the provider hold at most ONCESHOP_PROVIDER_SLOTS: however slow the
+ * provider, the others serve everything else (phases.h). */
 static int
 serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, c->db_url, SCHEMA_SHOP,
-	    c->sync_full, (int)c->busy_ms }, &shop_api,
-	    c->threads + c->provider_slots, idem_housekeeping,
-	    (int)c->completer_ms };
+	    c->sync_full, (int)c->busy_ms }, &shop_api, c->threads,
+	    idem_housekeeping, (int)c->completer_ms };
 
 	if (configure(c) == -1)
 		return 1;

@@ -19,7 +19,8 @@
 
 /* A provider answers a handful of shops, not the public; but a slow card
  * holds its thread for PAYSIM_SLOW_MS, so enough threads for every
- * payment a shop holds open at once (ONCESHOP_PROVIDER_SLOTS, 16). */
+ * payment a shop holds open at once (ONCESHOP_PROVIDER_SLOTS, 16 by
+ * default). */
 #define THREADS_DEFAULT	32
 /* Public, like the demo users' tokens: for local demos only. */
 #define SECRET_DEFAULT	"paysim-secret"

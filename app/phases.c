@@ -17,7 +17,7 @@
 #define BACKOFF_MAX_S	120
 
 static int	 lease_s = 7;
-static int	 slots = PHASES_SLOTS_DEFAULT;
+static int	 slots = 1;	/* phases_configure sets it */
 static atomic_int slots_taken;
 /* Names this process in lease owners: request ids ("<pid>-<n>") repeat
  * across hosts sharing one PostgreSQL, and after a restart. */

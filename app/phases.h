@@ -77,9 +77,6 @@ struct phased {
 	size_t			 state_size;
 };
 
-/* Requests that may run phases at once, unless phases_configure says. */
-#define PHASES_SLOTS_DEFAULT	16
-
 /* How long a lease lasts: the longest remote step (the provider's
  * timeout) and a margin for the writer; how many requests may run phases
  * at once (slots: the bulkhead that keeps a slow provider from taking

@@ -414,10 +414,11 @@ scenario_products() {
 }
 
 # pay_until_paid I ORDER: client I pays ORDER with tok_slow under its own
-# key, again after each answer's Retry-After, until a 201.
+# key, again after each answer's Retry-After, until a 201 (or until
+# $TMP/slow-stop appears).
 pay_until_paid() {
 	local status hdr=$TMP/slow-pay-$1.hdr
-	while :; do
+	while [ ! -e "$TMP/slow-stop" ]; do
 		status=$(curl -s -o /dev/null -D "$hdr" -w '%{http_code}' \
 			--max-time 30 "$BASE/payments/confirm" -H "$AUTH" -H "$JSON" \
 			-H "Idempotency-Key: slow-pay-$1" \
@@ -471,11 +472,10 @@ scenario_beside_slow() {
 	times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
 		-H 'Idempotency-Key: slow-new-@I@' -d "$ORDER" | row "new orders"
 	say "$(printf 'beside %-4s slow payments: sampled' "$PAYMENTS")"
-	# The clients still paying stop, with their curl or sleep.
-	for i in "${pids[@]}"; do pkill -P "$i" 2>/dev/null || true; done
-	kill "${pids[@]}" 2>/dev/null || true
-	wait "${pids[@]}" 2>/dev/null || true
-	rm -f "$TMP"/slow-pay-*.hdr
+	# The clients still paying stop after their current try.
+	touch "$TMP/slow-stop"
+	wait "${pids[@]}"
+	rm -f "$TMP"/slow-pay-*.hdr "$TMP/slow-stop"
 	stop_server
 	unset PAYSIM_SLOW_MS
 	export PAYSIM_SLOW_MS=

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # A slow provider stays in its lane: payments waiting on it hold at most
-# ONCESHOP_PROVIDER_SLOTS request threads, on top of the ONCESHOP_THREADS
-# that serve everything else; a payment beyond them is told 503 with
-# Retry-After at once, having claimed nothing, and every payment still
-# ends with exactly one charge.
+# ONCESHOP_PROVIDER_SLOTS of the ONCESHOP_THREADS request threads (here 6
+# of 8: two are left for everything else); a payment beyond them is told
+# 503 with Retry-After at once, having claimed nothing, and every payment
+# still ends with exactly one charge.
 . "$(dirname "$0")/lib.sh"
 export ONCESHOP_THREADS=8 ONCESHOP_PROVIDER_SLOTS=6
 export PAYSIM_SLOW_MS=2000 ONCESHOP_PROVIDER_TIMEOUT_MS=8000

@@ -54,6 +54,9 @@ for ms in 0 99 600001 x; do
 	is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be 100 to 600000" \
 		"ONCESHOP_BUSY_TIMEOUT_MS=$ms is refused with a message (below 100 ms nearly every write is a 503)"
 done
+ONCESHOP_THREADS=8 ONCESHOP_PROVIDER_SLOTS=8 "$BIN" init 2>"$TMP/err"
+is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 to 7 (ONCESHOP_THREADS - 1)" \
+	"ONCESHOP_PROVIDER_SLOTS may not take every request thread"
 ONCESHOP_SYNC=sometimes "$BIN" init 2>/dev/null
 is "$?" 1 "a bad ONCESHOP_SYNC is refused"
 ONCESHOP_SCHEMA=/nonexistent "$BIN" init 2>/dev/null
