@@ -157,7 +157,14 @@ stalled_keys(struct db *db, struct stalled *keys, long max)
 	}
 	stmt_reset(st);
 	db_tx(db, STMT_ROLLBACK);	/* no snapshot held while resuming */
-	return rc == DB_DONE ? n : -1;
+	if (rc == DB_DONE)
+		return n;
+	while (n-- > 0) {	/* read in part: none of them */
+		free(keys[n].operation);
+		free(keys[n].key);
+		free(keys[n].request);
+	}
+	return -1;
 }
 
 long
