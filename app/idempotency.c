@@ -59,11 +59,10 @@ reply_in_progress(struct response *res, const char *lease_until, time_t now)
 	http_header(res, "Retry-After", "%ld", wait);
 }
 
-/* Answers from the stored row in st (columns of STMT_KEY_SELECT). Returns
- * 1 when res holds the answer; 0 when the row has expired (the key is new
- * again); 2 when it is a processing key whose lease has run out (its id in
- * *resume_id: the caller may take it over). */
-static int
+/* Answers from the stored row in st (columns of STMT_KEY_SELECT):
+ * IDEM_ANSWERED, IDEM_NEW when the row has expired, or IDEM_RESUME for a
+ * processing key whose lease has run out (its id in *resume_id). */
+static enum idem_found
 answer_stored(struct stmt *st, const struct request *req, const char *fp,
     int64_t *resume_id, struct response *res)
 {
@@ -74,7 +73,7 @@ answer_stored(struct stmt *st, const struct request *req, const char *fp,
 
 	if (completed && strcmp(col_text(st, 5), req->now_text) <= 0) {
 		res->outcome = "new-expired";
-		return 0;
+		return IDEM_NEW;
 	}
 	if (strcmp(col_text(st, 0), fp) != 0) {
 		res->outcome = "mismatch";
@@ -82,17 +81,17 @@ answer_stored(struct stmt *st, const struct request *req, const char *fp,
 		    "was first sent with a different body. A retry must repeat "
 		    "the original request exactly; a new request needs a new "
 		    "key. Nothing was written.", res->key);
-		return 1;
+		return IDEM_ANSWERED;
 	}
 	if (!completed) {
 		/* No lease: a single-phase claim, which is never seen
 		 * committed. */
 		if (*lease != '\0' && strcmp(lease, req->now_text) <= 0) {
 			*resume_id = col_int(st, 6);
-			return 2;
+			return IDEM_RESUME;
 		}
 		reply_in_progress(res, lease, req->now);
-		return 1;
+		return IDEM_ANSWERED;
 	}
 	res->outcome = "replayed";
 	res->status = (int)col_int(st, 2);
@@ -102,16 +101,16 @@ answer_stored(struct stmt *st, const struct request *req, const char *fp,
 	buf_reset(&res->body);
 	body = col_blob(st, 4, &len);
 	buf_append(&res->body, body, len);
-	return 1;
+	return IDEM_ANSWERED;
 }
 
-int
+enum idem_found
 idem_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_SELECT);
 	enum db_rc	 rc;
-	int		 found;
+	enum idem_found	 found;
 
 	stmt_int(st, 1, req->user.id);
 	stmt_text(st, 2, op);
@@ -119,8 +118,8 @@ idem_lookup(struct db *db, const struct request *req, const char *op,
 	if ((rc = stmt_step(st)) == DB_ROW)
 		found = answer_stored(st, req, fp, resume_id, res);
 	else
-		found = rc == DB_DONE ? 0 : rc == DB_BUSY || rc == DB_GONE ?
-		    -2 : -1;
+		found = rc == DB_DONE ? IDEM_NEW : rc == DB_BUSY ||
+		    rc == DB_GONE ? IDEM_BUSY : IDEM_FAILED;
 	stmt_reset(st);
 	return found;
 }
@@ -212,7 +211,7 @@ idem_write(struct db *db, void *arg)
 		/* A live row: a duplicate committed it first, or wrote it
 		 * earlier in this group. Answer from it. */
 		if (idem_lookup(db, j->req, j->route->operation, j->fp,
-		    &resume_id, res) != 1) {
+		    &resume_id, res) != IDEM_ANSWERED) {
 			reply_failed(res);
 			return -1;
 		}
@@ -342,15 +341,15 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 
 	/* A stored key needs no writer: answer it from a plain read. */
 	switch (idem_lookup(db, req, r->operation, fp, &resume_id, res)) {
-	case 1:
+	case IDEM_ANSWERED:
 		return;
-	case 0:
-	case 2:		/* a processing key to resume */
+	case IDEM_NEW:
+	case IDEM_RESUME:	/* a processing key to take over */
 		break;
-	case -2:
+	case IDEM_BUSY:
 		reply_busy(res);
 		return;
-	default:
+	case IDEM_FAILED:
 		reply_failed(res);
 		return;
 	}

@@ -67,12 +67,21 @@ struct idem_lease {
 
 /* The parts of the rules phases.c builds on. */
 
-/* Looks the key up (in res->key) and answers a stored one: replay, 422,
- * or 409 while a lease lasts. Returns 1 if res holds the answer; 0 if the
- * key is new (or expired); 2 if it is processing with its lease run out
- * (its row in *resume_id); -1 on a database error, -2 if it was busy. */
-int	 idem_lookup(struct db *, const struct request *, const char *op,
-	     const char *fp, int64_t *resume_id, struct response *);
+/* What looking a key up found. */
+enum idem_found {
+	IDEM_ANSWERED,	/* res holds the answer: replay, 422, or 409 while a
+			 * lease lasts */
+	IDEM_NEW,	/* no live row: the key is new (or expired) */
+	IDEM_RESUME,	/* processing, its lease run out: its row in
+			 * *resume_id may be taken over */
+	IDEM_BUSY,	/* the database was busy or away: nothing known */
+	IDEM_FAILED,	/* a database error */
+};
+
+/* Looks the key up (in res->key) and answers a stored one. */
+enum idem_found idem_lookup(struct db *, const struct request *,
+	     const char *op, const char *fp, int64_t *resume_id,
+	     struct response *);
 
 /* Claims key, inside the writer's transaction: inserts a processing row
  * (with lease, for a multi-phase operation; else NULL), or takes over an

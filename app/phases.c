@@ -76,9 +76,9 @@ answer_other(struct db *db, struct phased_job *j)
 
 	j->answered = 1;
 	switch (idem_lookup(db, j->req, j->route->operation, j->fp, &id, res)) {
-	case 1:
+	case IDEM_ANSWERED:
 		return 0;
-	case 2:		/* expired, yet not ours: someone is taking it */
+	case IDEM_RESUME:	/* expired, yet not ours: someone takes it */
 		http_problem(res, PROBLEM_KEY_IN_PROGRESS, "Another request "
 		    "is resuming Idempotency-Key \"%s\" right now. Retry after "
 		    "Retry-After seconds to get its answer.", res->key);

@@ -274,9 +274,12 @@ header() {
 json() { jq -r "$1" <<<"$BODY"; }
 
 # sql QUERY: runs QUERY on the test database and prints the result, the
-# columns of a row joined by "|", on either engine (errors on stderr).
+# columns of a row joined by "|", on either engine (errors on stderr). On
+# SQLite it waits up to 5 s for a lock: a worker that lighttpd has just
+# started recovers the WAL of one that was killed, and a reader meanwhile
+# would be told "database is locked".
 sql() {
-	if [ "$ENGINE" = sqlite ]; then sqlite3 "$ONCESHOP_DB" "$1"
+	if [ "$ENGINE" = sqlite ]; then sqlite3 -cmd '.timeout 5000' "$ONCESHOP_DB" "$1"
 	else psql -X -q -A -t -v ON_ERROR_STOP=1 "$ONCESHOP_DATABASE_URL" -c "$1"; fi
 }
 
