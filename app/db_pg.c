@@ -55,6 +55,7 @@ struct pg_db {
 	enum db_schema	 schema;
 	enum db_mode	 mode;
 	int		 busy_ms, sync_full;
+	int		 reading;	/* in a read "transaction" (pg_tx) */
 	int64_t		 next_try;	/* no reconnection before (usec) */
 	int64_t		 changes;
 	char		*texts[STMT__MAX];	/* with $n, owned */
@@ -339,7 +340,8 @@ revive(struct pg_db *p)
 
 	if (PQstatus(p->conn) == CONNECTION_OK)
 		return 0;
-	if (p->base.in_tx || (now = monotonic_usec()) < p->next_try)
+	if ((p->base.in_tx && !p->reading) ||
+	    (now = monotonic_usec()) < p->next_try)
 		return -1;
 	if (connect_bounded(p) == 0 && configure(p) == 0) {
 		log_server(NULL, "connected again");
@@ -423,7 +425,7 @@ pg_stmt(struct db *db, enum stmt_id id)
 
 	/* Outside a transaction, a dropped connection comes back; inside
 	 * one, the statement fails (DB_GONE) and so does the transaction. */
-	if (!db->in_tx)
+	if (!db->in_tx || PDB(db)->reading)
 		revive(PDB(db));
 	assert(s->sql != NULL);	/* a statement of another schema */
 	pg_reset(&s->base);
@@ -458,22 +460,40 @@ pg_bind_blob(struct stmt *st, int i, const void *v, size_t n)
 	PST(st)->formats[i - 1] = 1;	/* binary: bytea as it is */
 }
 
+/* Runs s on the server, preparing it first where this connection has not.
+ * Returns DB_DONE with s->res its result, or the error. */
+static enum db_rc
+run(struct pg_stmt *s)
+{
+	struct pg_db	*p = PDB(s->base.db);
+	ExecStatusType	 status;
+	enum db_rc	 rc;
+
+	if (!s->prepared && (rc = prepare(s)) != DB_DONE)
+		return rc;
+	PQclear(s->res);
+	s->res = PQexecPrepared(p->conn, s->name, s->nparams, s->values,
+	    s->lengths, s->formats, 0);
+	status = PQresultStatus(s->res);
+	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
+		return rc_of(s->base.db, s->res, s->sql);
+	return DB_DONE;
+}
+
 static enum db_rc
 pg_step(struct stmt *st)
 {
 	struct pg_stmt	*s = PST(st);
 	struct pg_db	*p = PDB(st->db);
-	ExecStatusType	 status;
 	enum db_rc	 rc;
 
 	if (s->res == NULL) {
-		if (!s->prepared && (rc = prepare(s)) != DB_DONE)
+		/* A read finds a connection the server dropped since: it
+		 * connects again and reads again (nothing was written). */
+		if ((rc = run(s)) == DB_GONE && p->reading && revive(p) == 0)
+			rc = run(s);
+		if (rc != DB_DONE)
 			return rc;
-		s->res = PQexecPrepared(p->conn, s->name, s->nparams,
-		    s->values, s->lengths, s->formats, 0);
-		status = PQresultStatus(s->res);
-		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
-			return rc_of(st->db, s->res, s->sql);
 		s->row = -1;
 		s->nrows = PQntuples(s->res);
 		p->changes = atoll(PQcmdTuples(s->res));
@@ -583,20 +603,36 @@ tx_once(struct db *db, enum stmt_id id)
 }
 
 /* Runs transaction statement id; a COMMIT or ROLLBACK that fails leaves
- * no transaction open (db.c keeps in_tx). A BEGIN on a connection the
- * server dropped since its last transaction connects again first, and
- * tries once more if the drop is found only by that BEGIN: nothing was
- * lost, so the caller need not know. */
+ * no transaction open (db.c keeps in_tx). A write's BEGIN on a connection
+ * the server dropped since its last transaction connects again first,
+ * and tries once more if the drop is found only by that BEGIN (a read
+ * does the same at its first statement): nothing was lost, so the caller
+ * need not know. */
 static enum db_rc
 pg_tx(struct db *db, enum stmt_id id)
 {
+	struct pg_db	*p = PDB(db);
 	enum db_rc	 rc;
 
-	if (id != STMT_BEGIN && id != STMT_BEGIN_IMMEDIATE)
+	/* A read "transaction" sends nothing: under read committed each
+	 * statement reads a snapshot of its own all the same, and BEGIN and
+	 * ROLLBACK would cost a round trip each (two of a replay's four). */
+	if (id == STMT_BEGIN) {
+		if (revive(p) == -1)
+			return db->error = DB_GONE;
+		p->reading = 1;
+		return DB_DONE;
+	}
+	if (p->reading && (id == STMT_ROLLBACK || id == STMT_COMMIT)) {
+		p->reading = 0;
+		return DB_DONE;
+	}
+	if (id != STMT_BEGIN_IMMEDIATE)
 		return tx_once(db, id);
-	if (revive(PDB(db)) == -1)
+	assert(!p->reading);	/* a read is ended before a write begins */
+	if (revive(p) == -1)
 		return db->error = DB_GONE;
-	if ((rc = tx_once(db, id)) == DB_GONE && revive(PDB(db)) == 0)
+	if ((rc = tx_once(db, id)) == DB_GONE && revive(p) == 0)
 		rc = tx_once(db, id);
 	return rc;
 }
@@ -608,7 +644,8 @@ pg_tx_lost(struct db *db)
 {
 	PGTransactionStatusType	 t = PQtransactionStatus(PDB(db)->conn);
 
-	return db->in_tx && (t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN);
+	return db->in_tx && !PDB(db)->reading && (t == PQTRANS_IDLE ||
+	    t == PQTRANS_UNKNOWN);
 }
 
 static int
