@@ -111,10 +111,13 @@ build-tsan/onceshop build-tsan/paysim build-tsan/unit &: $(APP_SRC) tests/unit.c
 
 # make run DB=postgres: the same on a PostgreSQL server of our own
 # (tests/serve-pg.sh); make cluster: two hosts on PORT and PORT+1 sharing it.
+# Their paysim keeps a database of its own, build/paysim-pg.db, unless
+# PAYSIM_DB is given: the SQLite run's ledger would count other charges.
 DB ?= sqlite
+PG_PAYSIM_DB = $(if $(filter file,$(origin PAYSIM_DB)),$(CURDIR)/build/paysim-pg.db,$(PAYSIM_DB))
 run: build/onceshop build/paysim
 ifeq ($(DB),postgres)
-	@PORT=$(PORT) tests/serve-pg.sh 1
+	@PORT=$(PORT) PAYSIM_DB=$(PG_PAYSIM_DB) tests/serve-pg.sh 1
 else
 	@build/onceshop init --demo
 	@build/paysim init
@@ -136,7 +139,7 @@ else
 endif
 
 cluster: build/onceshop build/paysim
-	@PORT=$(PORT) tests/serve-pg.sh 2
+	@PORT=$(PORT) PAYSIM_DB=$(PG_PAYSIM_DB) tests/serve-pg.sh 2
 
 # Unit tests (C, TAP) and API tests (bash + curl against a real lighttpd,
 # TAP), all through prove. ONCESHOP_BIN and PAYSIM_BIN pick the binaries

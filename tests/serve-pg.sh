@@ -50,6 +50,7 @@ done
 echo "ONCESHOP_DATABASE_URL=$ONCESHOP_DATABASE_URL"
 echo "look at the tables:  psql '$ONCESHOP_DATABASE_URL'"
 echo "demo tokens (local demos only): alice-token, bob-token; paysim secret: paysim-secret"
+echo "paysim's database: ${PAYSIM_DB:-paysim.db}"
 echo "Ctrl-C stops it."
 echo
 wait
