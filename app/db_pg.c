@@ -110,7 +110,19 @@ prepare(struct pg_stmt *s)
 	return rc;
 }
 
-static void	 pg_close(struct db *);
+static void
+pg_close(struct db *db)
+{
+	int	 i;
+
+	for (i = 0; i < STMT__MAX; i++) {
+		PQclear(PDB(db)->stmts[i].res);
+		PQfreemem(PDB(db)->stmts[i].blob);
+		free(PDB(db)->texts[i]);
+	}
+	PQfinish(PDB(db)->conn);
+	free(db);
+}
 
 /* A server that does not take the connection now gives one that
  * connects before its first transaction (db_pg_conn.c); only migrating
@@ -138,20 +150,6 @@ pg_open(const struct db_config *c, enum db_mode mode)
 		return NULL;
 	}
 	return db;
-}
-
-static void
-pg_close(struct db *db)
-{
-	int	 i;
-
-	for (i = 0; i < STMT__MAX; i++) {
-		PQclear(PDB(db)->stmts[i].res);
-		PQfreemem(PDB(db)->stmts[i].blob);
-		free(PDB(db)->texts[i]);
-	}
-	PQfinish(PDB(db)->conn);
-	free(db);
 }
 
 static void

@@ -18,15 +18,6 @@
 #define RECONNECT_GAP_US 200000	/* between two tries of one connection */
 #define LOG_GAP_US	2000000	/* between two lines about a lost server */
 
-static int64_t
-monotonic_usec(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Says what went wrong with the server, and why, or (what NULL) that it
  * came right, at most once every LOG_GAP_US for the whole process (every
  * thread's connection sees the same outage). */
@@ -35,7 +26,7 @@ log_server(const char *what, const char *why)
 {
 	static _Atomic int64_t	 next[2];	/* for errors, for notes */
 	_Atomic int64_t		*gate = &next[what == NULL];
-	int64_t			 now = monotonic_usec(), due = *gate;
+	int64_t			 now = time_monotonic_usec(), due = *gate;
 	char			 line[256];
 
 	snprintf(line, sizeof(line), "%s", why);
@@ -130,17 +121,14 @@ pg_stored_version(struct db *db)
 static int
 connect_bounded(struct pg_db *p)
 {
-	static const char *const keys[] = { "connect_timeout", "dbname", NULL };
-	const char		*values[] = { "10", p->url, NULL };
 	PostgresPollingStatusType st = PGRES_POLLING_WRITING;
-	int64_t			 deadline = monotonic_usec() +
+	int64_t			 deadline = time_monotonic_usec() +
 	    (int64_t)p->busy_ms * 1000;
 	struct pollfd		 pfd;
 	int			 ms, reset = p->conn != NULL;
 
-	/* connect_timeout first: a URL that sets its own wins. */
 	if (!reset)
-		p->conn = PQconnectStartParams(keys, values, 1);
+		p->conn = PQconnectStart(p->url);
 	else if (!PQresetStart(p->conn))
 		st = PGRES_POLLING_FAILED;
 	if (p->conn == NULL)
@@ -150,7 +138,7 @@ connect_bounded(struct pg_db *p)
 	while (st == PGRES_POLLING_READING || st == PGRES_POLLING_WRITING) {
 		pfd.fd = PQsocket(p->conn);
 		pfd.events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-		ms = (int)((deadline - monotonic_usec()) / 1000);
+		ms = (int)((deadline - time_monotonic_usec()) / 1000);
 		if (ms <= 0 || poll(&pfd, 1, ms) <= 0)
 			break;	/* the deadline (or poll failed) */
 		st = reset ? PQresetPoll(p->conn) : PQconnectPoll(p->conn);
@@ -199,7 +187,7 @@ pg_revive(struct pg_db *p)
 	if (PQstatus(p->conn) == CONNECTION_OK)
 		return 0;
 	if ((p->base.in_tx && !p->reading) ||
-	    (now = monotonic_usec()) < p->next_try)
+	    (now = time_monotonic_usec()) < p->next_try)
 		return -1;
 	if (connect_bounded(p) == 0 && configure(p) == 0) {
 		log_server(NULL, "connected again");
@@ -222,7 +210,7 @@ pg_connect(struct pg_db *p)
 			return -1;
 		/* Connects before the first transaction, as if the server
 		 * had dropped it (DB_GONE until then). */
-		p->next_try = monotonic_usec() + RECONNECT_GAP_US;
+		p->next_try = time_monotonic_usec() + RECONNECT_GAP_US;
 		return 0;
 	}
 	return configure(p);

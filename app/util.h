@@ -38,6 +38,10 @@ int	 time_parse_rfc3339(const char *s, time_t *t);
 /* Current time in microseconds, for logging durations. */
 int64_t	 time_usec(void);
 
+/* Microseconds of a clock that only goes forward, for deadlines: a change
+ * of the wall clock moves none. */
+int64_t	 time_monotonic_usec(void);
+
 /* Reads a decimal environment variable; def if unset, -1 if not a number
  * in [min, max]. */
 long	 env_long(const char *name, long def, long min, long max);

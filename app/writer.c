@@ -33,15 +33,6 @@ struct writer {
 	int64_t			 groups;
 };
 
-static int64_t
-monotonic_usec(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static struct timespec
 timespec_of(int64_t usec)
 {
@@ -208,11 +199,11 @@ writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->head == NULL && !w->stop) {
-			if (w->cfg.housekeeping && monotonic_usec() >= next) {
+			if (w->cfg.housekeeping && time_monotonic_usec() >= next) {
 				pthread_mutex_unlock(&w->mu);
 				more = housekeep(w);
 				next = more ? 0 :
-				    monotonic_usec() + HOUSEKEEPING_IDLE_US;
+				    time_monotonic_usec() + HOUSEKEEPING_IDLE_US;
 				pthread_mutex_lock(&w->mu);
 				continue;
 			}
@@ -228,9 +219,9 @@ writer_main(void *arg)
 			break;
 		pthread_mutex_unlock(&w->mu);
 		group(w);
-		if (w->cfg.housekeeping && monotonic_usec() >= next) {
+		if (w->cfg.housekeeping && time_monotonic_usec() >= next) {
 			more = housekeep(w);
-			next = monotonic_usec() + (more ?
+			next = time_monotonic_usec() + (more ?
 			    HOUSEKEEPING_BUSY_US : HOUSEKEEPING_IDLE_US);
 		}
 		pthread_mutex_lock(&w->mu);
@@ -359,7 +350,7 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	if (!w->threaded)
 		return run_inline(w, job);
 
-	deadline = timespec_of(monotonic_usec() + (int64_t)timeout_ms * 1000);
+	deadline = timespec_of(time_monotonic_usec() + (int64_t)timeout_ms * 1000);
 	pthread_mutex_lock(&w->mu);
 	if (w->stop) {		/* the process is ending */
 		pthread_mutex_unlock(&w->mu);

@@ -437,9 +437,9 @@ row() {
 		    t[int(NR * 0.5)], t[int(NR * 0.99)], t[NR] }' >>"$SLOW_RESULTS"
 }
 
-# times N URL [curl options...]: N requests one after the other; prints
+# request_times N URL [curl options...]: N requests one after the other; prints
 # each one's time.
-times() {
+request_times() {
 	local n=$1
 	shift
 	for i in $(seq "$n"); do
@@ -465,11 +465,11 @@ scenario_beside_slow() {
 		pay_until_paid "$i" "$id" & pids+=($!)
 	done
 	sleep 2		# the first answers are in: 503s, and slots taken
-	times 100 "$BASE/health" | row "GET /health"
-	times 100 "$BASE/products" | row "GET /products"
-	times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
+	request_times 100 "$BASE/health" | row "GET /health"
+	request_times 100 "$BASE/products" | row "GET /products"
+	request_times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
 		-H 'Idempotency-Key: slow-order-1' -d "$ORDER" | row replays
-	times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
+	request_times 100 "$BASE/orders" -H "$AUTH" -H "$JSON" \
 		-H 'Idempotency-Key: slow-new-@I@' -d "$ORDER" | row "new orders"
 	say "$(printf 'beside %-4s slow payments: sampled' "$PAYMENTS")"
 	# The clients still paying stop after their current try.
