@@ -364,7 +364,7 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	}
 	res->outcome = fresh;
 	if (r->phased != NULL) {
-		phases_run(w, r, req, fp, resume_id, res);
+		phases_run(db, w, r, req, fp, resume_id, res);
 		return;
 	}
 	queued = time_usec();

@@ -309,11 +309,22 @@ slot_take(void)
 }
 
 void
-phases_run(struct writer *w, const struct route *r,
+phases_run(struct db *db, struct writer *w, const struct route *r,
     const struct request *req, const char *fp, int64_t key_id,
     struct response *res)
 {
+	int64_t	 id = 0;
+
 	if (!slot_take()) {
+		/* The key may have been claimed since the caller looked: a
+		 * copy of a payment in flight is told 409, a finished one
+		 * gets its answer; only a new payment is refused. */
+		if (idem_lookup(db, req, r->operation, fp, &id, res) ==
+		    IDEM_ANSWERED) {
+			db_tx(db, STMT_ROLLBACK);
+			return;
+		}
+		db_tx(db, STMT_ROLLBACK);
 		res->outcome = "no-slot";
 		http_problem(res, PROBLEM_SERVICE_BUSY, "%d requests are "
 		    "waiting on the payment provider already, as many as this "

@@ -86,9 +86,10 @@ void	 phases_configure(int lease_seconds, int slots);
 /* Runs r's phases for req: from the start after claiming the key when
  * key_id is 0, else taking over the processing key key_id and resuming
  * at its recovery point. Sets res to the answer, stored or not. When
- * every slot is taken it claims nothing and answers 503 with
- * Retry-After at once. */
-void	 phases_run(struct writer *, const struct route *r,
+ * every slot is taken it looks the key up again in db (a copy in flight
+ * gets 409, a finished one its answer) and otherwise claims nothing and
+ * answers 503 with Retry-After at once. */
+void	 phases_run(struct db *, struct writer *, const struct route *r,
 	     const struct request *req, const char *fp, int64_t key_id,
 	     struct response *res);
 

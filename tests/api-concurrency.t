@@ -22,14 +22,16 @@ id=$(jq -r .id "$TMP/burst/1.body")
 
 # A payment is not one transaction (it asks the provider between two), so
 # copies that come while the first is at the provider are told 409 with
-# Retry-After instead of waiting; retried, they get its answer.
+# Retry-After instead of waiting, and copies that find every provider slot
+# taken before the first has claimed the key are told 503 (nothing
+# claimed); retried, they get its answer.
 pay='{"order_id":'$id',"amount":8400,"currency":"JPY"}'
 burst "$N" /payments/confirm twin-pay "$pay"
-like "$(cat "$TMP"/burst/*.status | sort -u | tr '\n' ' ')" '^201 (409 )?$' \
-	"$N concurrent identical payments: each is 201, or 409 while the first is at the provider"
+like "$(cat "$TMP"/burst/*.status | sort -u | tr '\n' ' ')" '^201 (409 )?(503 )?$' \
+	"$N concurrent identical payments: each is 201, 409 while the first is at the provider, or 503 busy"
 burst_retry
 is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{print $1, $2}')" "$N 201" \
-	"... and after retrying their 409s, all $N are 201"
+	"... and after retrying their 409s and 503s, all $N are 201"
 is "$(sql 'SELECT count(*) FROM payments')" 1 "... exactly one payment"
 is "$(md5sum "$TMP"/burst/*.body | awk '{print $1}' | sort -u | wc -l)" 1 \
 	"... all $N bodies are byte-identical"

@@ -18,6 +18,13 @@ for i in $(seq "$N"); do
 done
 is "$(wc -l < "$TMP/orders")" "$N" "$N orders to pay"
 
+# One more, paid before the provider is busy: its replays need no slot.
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: bulk-order-done" \
+	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+done_pay='{"order_id":'$(json .id)',"amount":'$(json .total)',"currency":"JPY"}'
+req POST /payments/confirm -H "$ALICE" -H "$JSON" -H "Idempotency-Key: bulk-pay-done" -d "$done_pay"
+is "$STATUS" 201 "one payment made before the provider slows down"
+
 mkdir "$TMP/pay"
 # pay I: pays order I with tok_slow under key bulk-pay-I; its status,
 # headers and time in $TMP/pay/I.*
@@ -54,6 +61,17 @@ r=$(slowest replay -X POST "$BASE/orders" -H "$ALICE" -H "$JSON" \
 	-H "Idempotency-Key: bulk-order-1" -d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}')
 in_flight=$(sql "SELECT count(*) FROM idempotency_keys WHERE operation = 'confirm-payment' AND status = 'processing'")
 is "$in_flight" 6 "while the provider is slow, 6 payments are at it (the slots)"
+
+# With every slot taken, a payment that needs no provider is not refused:
+# a copy of one in flight is told 409, a finished one is replayed.
+k=$(sql "SELECT idem_key FROM idempotency_keys WHERE operation = 'confirm-payment' AND status = 'processing' LIMIT 1")
+read -r id total < <(sed -n "${k#bulk-pay-}p" "$TMP/orders")
+req POST /payments/confirm -H "$ALICE" -H "$JSON" -H "Idempotency-Key: $k" \
+	-d "{\"order_id\":$id,\"amount\":$total,\"currency\":\"JPY\",\"card\":\"tok_slow\"}"
+is "$STATUS $(json .type)" "409 /problems/idempotency-key-in-progress" \
+	"... a copy of a payment at the provider, slots all taken: 409 in progress, not 503"
+req POST /payments/confirm -H "$ALICE" -H "$JSON" -H "Idempotency-Key: bulk-pay-done" -d "$done_pay"
+is "$STATUS $(header Idempotent-Replayed)" "201 true" "... a finished payment's replay: 201, replayed"
 verdict=$([ "$h" -lt 1000 ] && [ "$p" -lt 1000 ] && [ "$o" -lt 1000 ] && [ "$r" -lt 1000 ] \
 	&& echo "under 1 s" || echo "too slow")
 is "$verdict" "under 1 s" \
@@ -68,7 +86,7 @@ like "$(jq -r '.type' "$busy.body") $(tr -d '\r' < "$busy.hdr" | sed -n 's/^Retr
 	'^/problems/service-busy [1-4]$' "... a 503 is service-busy with Retry-After: 1 to 4 s (jittered)"
 like "$(jq -r .detail "$busy.body")" 'Nothing was claimed, written or charged' "... and says nothing was claimed"
 is "$(sql "SELECT count(*) FROM idempotency_keys WHERE operation = 'confirm-payment'") $(sql 'SELECT count(*) FROM payments')" \
-	"6 6" "... indeed: 6 keys and 6 payments, none for the refused ones"
+	"7 7" "... indeed: 6 keys and 6 payments (and the one before), none for the refused ones"
 
 # The refused ones retry after their Retry-After until paid, all at once.
 pids=()
@@ -82,8 +100,8 @@ done
 wait "${pids[@]}"
 is "$(count)" "$N 201" "after retrying, all $N payments are 201"
 is "$(sql "SELECT count(*) FROM payments WHERE status = 'succeeded'") $(sql "SELECT count(*) FROM orders WHERE status = 'paid'")" \
-	"$N $N" "... $N payments succeeded, $N orders paid"
+	"$((N + 1)) $((N + 1))" "... $N payments succeeded, $N orders paid (and the one before)"
 charges=$(curl -s -H "Authorization: Bearer ${PAYSIM_SECRET:-paysim-secret}" "$BASE/paysim/v1/charges" | jq '.charges | length')
 refs=$(curl -s -H "Authorization: Bearer ${PAYSIM_SECRET:-paysim-secret}" "$BASE/paysim/v1/charges" | jq -r '.charges[].reference' | sort -u | wc -l)
-is "$charges $refs" "$N $N" "... and the provider's ledger has $N charges, one per payment"
+is "$charges $refs" "$((N + 1)) $((N + 1))" "... and the provider's ledger has $N + 1 charges, one per payment"
 done_testing

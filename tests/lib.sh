@@ -247,15 +247,15 @@ burst_copy() {
 		-d "${BURST[2]}" > "$TMP/burst/$1.status"
 }
 
-# burst_retry: each copy of the last burst that was answered 409 retries,
-# all at once, after its Retry-After, for as long as it gets 409 (15 s at
-# most), as a client told "in progress" does.
+# burst_retry: each copy of the last burst that was answered 409 (in
+# progress) or 503 (busy) retries, all at once, after its Retry-After, for
+# as long as it gets one of them (15 s at most), as a client told so does.
 burst_retry() {
 	local f pids=()
 	for f in "$TMP"/burst/*.status; do
 		f=${f##*/}
 		( i=${f%.status} deadline=$((SECONDS + 15))
-		  while [ "$(cat "$TMP/burst/$i.status")" = 409 ] && [ "$SECONDS" -lt "$deadline" ]; do
+		  while grep -qx '409\|503' "$TMP/burst/$i.status" && [ "$SECONDS" -lt "$deadline" ]; do
 			sleep "$(tr -d '\r' < "$TMP/burst/$i.hdr" | sed -n 's/^Retry-After: //Ip')"
 			burst_copy "$i"
 		  done ) & pids+=($!)
