@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "handlers.h"
-#include "idempotency.h"
+#include "job.h"
 
 #define LEDGER_MAX	1000	/* charges one GET shows */
 
@@ -171,7 +171,7 @@ charges_before_claim(struct db *db, struct writer *w,
 		return 0;
 	/* Its own transaction: the 500 below rolls nothing back, and is
 	 * not stored, so the retry comes back here and finds the row. */
-	if (idem_write_or_reply(w, &job, res) == -1)
+	if (job_run_or_reply(w, &job, res) == -1)
 		return -1;
 	if (!a.first)
 		return 0;

@@ -7,6 +7,7 @@
 
 #include "completer.h"
 #include "idempotency.h"
+#include "job.h"
 #include "log.h"
 #include "phases.h"
 #include "router.h"
@@ -207,7 +208,7 @@ completer_run(const struct api *api, struct db *db, struct writer *w,
 				    phases_backoff_s(keys[i].attempts + 1, 0), retry_at);
 				b = (struct backoff){ &keys[i], how ==
 				    RESUMED_NEVER ? SET_ASIDE : retry_at };
-				writer_submit(w, &job, idem_busy_ms());
+				writer_submit(w, &job, job_busy_ms());
 				break;
 			}
 		}

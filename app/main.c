@@ -11,7 +11,8 @@
 #include "db.h"
 #include "http.h"
 #include "log.h"
-#include "idempotency.h"
+#include "job.h"
+#include "keystore.h"
 #include "completer.h"
 #include "phases.h"
 #include "provider.h"
@@ -58,7 +59,7 @@ config_read(struct config *c)
 	c->schema_dir = getenv("ONCESHOP_SCHEMA");
 	if (c->schema_dir == NULL || *c->schema_dir == '\0')
 		c->schema_dir = "schema";
-	c->ttl = env_long("ONCESHOP_IDEMPOTENCY_TTL", IDEM_TTL_DEFAULT, 1,
+	c->ttl = env_long("ONCESHOP_IDEMPOTENCY_TTL", KEY_TTL_DEFAULT, 1,
 	    10L * 365 * 86400);
 	/* Below 100 ms nearly every write would be a 503. */
 	c->busy_ms = env_long("ONCESHOP_BUSY_TIMEOUT_MS", 5000, 100, 600000);
@@ -125,7 +126,8 @@ config_read(struct config *c)
 static int
 configure(const struct config *c)
 {
-	idem_configure(c->ttl, (int)c->busy_ms);
+	keystore_configure(c->ttl);
+	job_configure((int)c->busy_ms);
 	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
 	    LEASE_MARGIN_S, (int)c->provider_slots);
 	log_configure(c->log_gets);
@@ -140,7 +142,7 @@ serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, c->db_url, SCHEMA_SHOP,
 	    c->sync_full, (int)c->busy_ms }, &shop_api, c->threads,
-	    idem_housekeeping, (int)c->completer_ms };
+	    keystore_housekeeping, (int)c->completer_ms };
 
 	if (configure(c) == -1)
 		return 1;
@@ -246,7 +248,7 @@ main(int argc, char *argv[])
 			    "%s; `onceshop user add %s` creates them\n", argv[3],
 			    argv[3]);
 	} else if (argc == 2 && strcmp(argv[1], "sweep") == 0) {
-		if ((db = db_open(&dc, DB_SERVE)) && (n = idem_sweep(db)) >= 0) {
+		if ((db = db_open(&dc, DB_SERVE)) && (n = keystore_sweep(db)) >= 0) {
 			printf("deleted %ld expired idempotency keys\n", n);
 			rc = 0;
 		}

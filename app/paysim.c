@@ -13,7 +13,8 @@
 
 #include "auth.h"
 #include "handlers.h"
-#include "idempotency.h"
+#include "keystore.h"
+#include "job.h"
 #include "log.h"
 #include "server.h"
 
@@ -108,9 +109,9 @@ static int
 serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, NULL, SCHEMA_PAYSIM, 1, BUSY_MS },
-	    &paysim_api, c->threads, idem_housekeeping, 0 };
+	    &paysim_api, c->threads, keystore_housekeeping, 0 };
 
-	idem_configure(IDEM_TTL_DEFAULT, BUSY_MS);
+	job_configure(BUSY_MS);
 	charges_configure((int)c->slow_ms, (int)c->lost_ms);
 	return server_run(&sc);
 }

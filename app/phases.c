@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "idempotency.h"
+#include "job.h"
+#include "keystore.h"
 #include "log.h"
 #include "phases.h"
 #include "router.h"
@@ -57,13 +58,25 @@ struct phased_job {
 						 * request id */
 };
 
-static void
-reply_failed(struct response *res, const char *what)
+/* A single-phase route runs as an operation of one phase, its handler
+ * (run_local): claim, handler and stored answer in one transaction. */
+static const struct phase one_phase[] = { { .point = "run" }, { NULL } };
+
+static const struct phase *
+phases_of(const struct route *r)
 {
-	res->outcome = "failed";
-	http_problem(res, PROBLEM_INTERNAL_ERROR, "%s; see the server log. "
+	return r->phased != NULL ? r->phased->phases : one_phase;
+}
+
+static void
+reply_failed(struct phased_job *j, const char *what)
+{
+	j->run.res->outcome = "failed";
+	http_problem(j->run.res, PROBLEM_INTERNAL_ERROR, "%s; see the server "
+	    "log. %s", what, j->route->phased == NULL ? "It was rolled back: "
+	    "nothing was written, and retrying with the same key is safe." :
 	    "Retrying with the same key is safe: it resumes where this "
-	    "request stopped.", what);
+	    "request stopped.");
 }
 
 /* Someone else holds the key (or just completed it): answers as a
@@ -75,10 +88,11 @@ answer_other(struct db *db, struct phased_job *j)
 	int64_t		 id = 0;
 
 	j->answered = 1;
-	switch (idem_lookup(db, j->req, j->route->operation, j->fp, &id, res)) {
-	case IDEM_ANSWERED:
+	switch (keystore_lookup(db, j->req, j->route->operation, j->fp, &id,
+	    res)) {
+	case KEY_ANSWERED:
 		return 0;
-	case IDEM_RESUME:	/* expired, yet not ours: someone takes it */
+	case KEY_RESUME:	/* expired, yet not ours: someone takes it */
 		http_problem(res, PROBLEM_KEY_IN_PROGRESS, "Another request "
 		    "is resuming Idempotency-Key \"%s\" right now. Retry after "
 		    "Retry-After seconds to get its answer.", res->key);
@@ -86,7 +100,7 @@ answer_other(struct db *db, struct phased_job *j)
 		res->outcome = "in-progress";
 		return 0;
 	default:
-		reply_failed(res, "The key could not be read");
+		reply_failed(j, "The key could not be read");
 		return -1;
 	}
 }
@@ -118,7 +132,7 @@ take_over(struct db *db, struct phased_job *j, const char *now,
 	stmt_int(st, 3, j->key_id);
 	stmt_text(st, 4, now);
 	if ((rc = stmt_step(st)) == DB_ROW) {
-		i = phase_index(j->route->phased->phases, col_text(st, 0));
+		i = phase_index(phases_of(j->route), col_text(st, 0));
 		j->run.resource_id = col_int(st, 1);
 		j->attempts = col_int(st, 2);
 		if (i == -1)
@@ -129,8 +143,7 @@ take_over(struct db *db, struct phased_job *j, const char *now,
 	if (rc == DB_DONE)
 		return answer_other(db, j);
 	if (i == -1) {
-		reply_failed(j->run.res, "The key's recovery point could not "
-		    "be read");
+		reply_failed(j, "The key's recovery point could not be read");
 		return -1;
 	}
 	j->next = i;
@@ -144,7 +157,7 @@ static int
 advance(struct db *db, struct phased_job *j, const char *until)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_ADVANCE);
-	const char	*point = j->route->phased->phases[j->next].point;
+	const char	*point = phases_of(j->route)[j->next].point;
 
 	stmt_text(st, 1, point);
 	stmt_int(st, 2, j->run.resource_id);
@@ -152,7 +165,7 @@ advance(struct db *db, struct phased_job *j, const char *until)
 	stmt_int(st, 4, j->key_id);
 	stmt_text(st, 5, j->owner);
 	if (stmt_exec(st) != DB_DONE) {
-		reply_failed(j->run.res, "The key could not be updated");
+		reply_failed(j, "The key could not be updated");
 		return -1;
 	}
 	if (db_changes(db) == 0)	/* the lease ran out and was taken */
@@ -161,32 +174,75 @@ advance(struct db *db, struct phased_job *j, const char *until)
 	return 1;
 }
 
-/* Begins j's job: claims the key or takes it over. Returns 1 to go on, 0
- * when res holds another answer, -1 on error. */
+/* Begins j's job: claims the key (with lease, unless NULL: a single
+ * phase needs none) or takes it over. Returns 1 to go on, 0 when res
+ * holds another answer, -1 on error. */
 static int
-enter(struct db *db, struct phased_job *j, const struct idem_lease *lease,
-    const char *now)
+enter(struct db *db, struct phased_job *j, const struct key_lease *lease,
+    const char *now, const char *until)
 {
 	switch (j->entry) {
 	case ENTRY_CLAIM:
-		j->key_id = idem_claim(db, j->req, j->route->operation, j->fp,
-		    j->run.res->key, lease);
+		j->key_id = keystore_claim(db, j->req, j->route->operation,
+		    j->fp, j->run.res->key, lease);
 		if (j->key_id == -1) {
-			reply_failed(j->run.res, "The key could not be claimed");
+			reply_failed(j, "The key could not be claimed");
 			return -1;
 		}
 		if (j->key_id == 0)	/* a duplicate got there first */
 			return answer_other(db, j);
 		j->next = 0;
-		j->run.res->phase = lease->point;
+		if (lease != NULL)
+			j->run.res->phase = lease->point;
 		return 1;
 	case ENTRY_TAKE_OVER:
-		return take_over(db, j, now, lease->until);
+		return take_over(db, j, now, until);
 	case ENTRY_HOLD:	/* phased_write advances it */
 		j->next = j->held_at;
 		return 1;
 	}
 	return -1;
+}
+
+/* Runs phase p's local step, or a single-phase route's handler. */
+static enum phase_rc
+run_local(struct db *db, struct phased_job *j, const struct phase *p)
+{
+	if (j->route->phased == NULL) {
+		j->route->handler(db, j->req, j->run.res);
+		return PHASE_DONE;
+	}
+	return p->local != NULL ? p->local(db, &j->run) : PHASE_NEXT;
+}
+
+/* Stores j's answer (res) as its key's: a refusal in the claiming job
+ * alone, its writes undone. Returns 0, or -1 after setting res to a
+ * failure (a 5xx is never stored: the job is rolled back). */
+static int
+finish(struct db *db, struct phased_job *j, const struct key_lease *lease,
+    time_t now)
+{
+	struct response	*res = j->run.res;
+	const char	*point = lease != NULL ? "finished" : NULL;
+
+	if (res->status >= 500 || db_tx_lost(db)) {
+		if (res->status < 500)
+			reply_failed(j, "The request could not be saved");
+		return -1;
+	}
+	if (j->entry == ENTRY_CLAIM && res->status >= 400 &&
+	    (j->key_id = keystore_reclaim(db, j->req, j->route->operation,
+	    j->fp, res->key, lease)) <= 0) {
+		reply_failed(j, "The key could not be claimed again");
+		return -1;
+	}
+	if (keystore_store(db, j->key_id, res, now, point) == -1) {
+		reply_failed(j, "The answer could not be stored");
+		return -1;
+	}
+	res->stored = 1;
+	res->phase = point;
+	return 0;
 }
 
 /* A write_fn (writer.h): enters, then runs local steps until a remote
@@ -195,11 +251,11 @@ static int
 phased_write(struct db *db, void *arg)
 {
 	struct phased_job	*j = arg;
-	const struct phase	*p, *phases = j->route->phased->phases;
-	struct response		*res = j->run.res;
+	const struct phase	*p, *phases = phases_of(j->route);
 	time_t			 now = time(NULL);
 	char			 now_text[21], until[21];
-	struct idem_lease	 lease = { phases[0].point, j->owner, until };
+	struct key_lease	 claim = { phases[0].point, j->owner, until };
+	const struct key_lease	*lease = j->route->phased ? &claim : NULL;
 	int			 rc, moved = j->entry == ENTRY_HOLD;
 
 	/* A job the writer runs again (after a deadlock or a serialization
@@ -207,36 +263,18 @@ phased_write(struct db *db, void *arg)
 	j->answered = 0;
 	time_rfc3339(now, now_text);
 	time_rfc3339(now + lease_s, until);
-	if ((rc = enter(db, j, &lease, now_text)) != 1)
+	if ((rc = enter(db, j, lease, now_text, until)) != 1)
 		return rc == 0 ? 0 : -1;
 	for (; (p = &phases[j->next])->point != NULL; j->next++, moved = 1) {
 		/* A new recovery point, if the lease is still ours. */
 		if (moved && (rc = advance(db, j, until)) != 1)
 			return rc == 0 ? 0 : -1;
-		switch (p->local != NULL ? p->local(db, &j->run) : PHASE_NEXT) {
+		switch (run_local(db, j, p)) {
 		case PHASE_NEXT:
 			break;
 		case PHASE_DONE:
 			j->answered = 1;
-			if (res->status >= 500 || db_tx_lost(db))
-				return -1;
-			/* A refusal in the claiming job is stored alone. */
-			if (j->entry == ENTRY_CLAIM && res->status >= 400 &&
-			    (j->key_id = idem_undo_and_claim(db, j->req,
-			    j->route->operation, j->fp, res->key, &lease)) <= 0) {
-				reply_failed(res, "The key could not be "
-				    "claimed again");
-				return -1;
-			}
-			if (idem_store(db, j->key_id, res, now, "finished") ==
-			    -1) {
-				reply_failed(res, "The answer could not be "
-				    "stored");
-				return -1;
-			}
-			res->stored = 1;
-			res->phase = "finished";
-			return 0;
+			return finish(db, j, lease, now);
 		case PHASE_LATER:
 			j->answered = 1;
 			return -1;
@@ -246,7 +284,7 @@ phased_write(struct db *db, void *arg)
 	}
 	log_error("%s: its phases ended without an answer",
 	    j->route->operation);
-	reply_failed(res, "The operation ended without an answer");
+	reply_failed(j, "The operation ended without an answer");
 	j->answered = 1;
 	return -1;
 }
@@ -315,12 +353,16 @@ phases_run(struct db *db, struct writer *w, const struct route *r,
 {
 	int64_t	 id = 0;
 
+	if (r->phased == NULL) {	/* no remote step: no slot */
+		phases_resume(w, r, req, fp, key_id, res, NULL);
+		return;
+	}
 	if (!slot_take()) {
 		/* The key may have been claimed since the caller looked: a
 		 * copy of a payment in flight is told 409, a finished one
 		 * gets its answer; only a new payment is refused. */
-		if (idem_lookup(db, req, r->operation, fp, &id, res) ==
-		    IDEM_ANSWERED) {
+		if (keystore_lookup(db, req, r->operation, fp, &id, res) ==
+		    KEY_ANSWERED) {
 			db_tx(db, STMT_ROLLBACK);
 			return;
 		}
@@ -349,25 +391,21 @@ phases_resume(struct writer *w, const struct route *r,
 	    ENTRY_TAKE_OVER : ENTRY_CLAIM, .key_id = key_id };
 	struct write_job	 job = { .run = phased_write, .arg = &j };
 	const struct phase	*p;
-	int64_t			 queued;
 	int			 rc, later = 0;
 
 	snprintf(j.owner, sizeof(j.owner), "%s-%s", instance, req->id);
-	j.run.state = calloc(1, r->phased->state_size);
-	if (j.run.state == NULL)
+	if (r->phased != NULL &&
+	    (j.run.state = calloc(1, r->phased->state_size)) == NULL)
 		abort();
 	for (;;) {
-		queued = time_usec();
-		rc = idem_write_or_reply(w, &job, res);
-		res->wait_us += time_usec() - queued;
-		res->group = job.group;
+		rc = job_run_or_reply(w, &job, res);
 		if (rc == -1 && j.entry == ENTRY_HOLD) {
 			/* A job after a remote step failed: its writes are
 			 * undone, the key is back at the remote step's point
 			 * and the lease still ours. Give it up, so that a
 			 * retry resumes at once. */
 			job = (struct write_job){ .run = release, .arg = &j };
-			writer_submit(w, &job, idem_busy_ms());
+			writer_submit(w, &job, job_busy_ms());
 		}
 		if (rc == -1 || j.answered)
 			break;
@@ -377,7 +415,7 @@ phases_resume(struct writer *w, const struct route *r,
 		if (p->remote(&j.run) == PHASE_LATER) {
 			job = (struct write_job){ .run = release, .arg = &j };
 			/* If this fails, the lease runs out by itself. */
-			writer_submit(w, &job, idem_busy_ms());
+			writer_submit(w, &job, job_busy_ms());
 			res->outcome = "processing";
 			later = 1;
 			if (retry_after != NULL)

@@ -18,7 +18,7 @@ typedef void handler_fn(struct db *, const struct request *, struct response *);
 /* An idempotent route's optional step before its key is claimed, run in
  * the request thread for a key that is not stored yet: after the replay
  * lookup, with no transaction open on db, before the writer's job. It may
- * write through w in a job of its own (idem_write_or_reply), committed
+ * write through w in a job of its own (job_run_or_reply, job.h), committed
  * whatever comes next. Returns 0 to go on to the claim, or -1 after
  * setting res to an answer that is not stored (the log says
  * outcome=not-stored), so a retry with the same key runs again. paysim's
