@@ -36,15 +36,23 @@ CFLAGS	 = -std=c11 -D_GNU_SOURCE -pthread -O2 -g $(WARN) $(shell pkg-config --cf
 LDLIBS	 = $(shell pkg-config --libs $(LIBS_PC))
 SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer
 
-# Two programs from one set of modules: onceshop's main is main.c,
-# paysim's paysim.c; everything else (LIB_SRC) goes into both, and into
-# the unit tests.
-APP_SRC	 = $(wildcard app/*.c)
-MAIN_SRC = app/main.c app/paysim.c
-LIB_SRC	 = $(filter-out $(MAIN_SRC), $(APP_SRC))
-LIB_OBJ	 = $(LIB_SRC:app/%.c=build/%.o)
+# Two programs on one core. The core (app/core) is built once and sees
+# only its own headers; each program (app/shop: onceshop, app/paysim) sees
+# the core's and its own, and is linked with the core and its own folder
+# only, whose main.c is its entry. The unit tests and fuzz harnesses link
+# every piece but the two mains.
+CORE_SRC   = $(wildcard app/core/*.c)
+SHOP_SRC   = $(wildcard app/shop/*.c)
+PAYSIM_SRC = $(wildcard app/paysim/*.c)
+APP_SRC	   = $(CORE_SRC) $(SHOP_SRC) $(PAYSIM_SRC)
+CORE_OBJ   = $(CORE_SRC:app/%.c=build/obj/%.o)
+TEST_SRC   = $(filter-out app/shop/main.c app/paysim/main.c, $(APP_SRC))
+TEST_OBJ   = $(TEST_SRC:app/%.c=build/obj/%.o)
+INC_SHOP   = -Iapp/core -Iapp/shop
+INC_PAYSIM = -Iapp/core -Iapp/paysim
+INC_ALL	   = -Iapp/core -Iapp/shop -Iapp/paysim
 
-.PHONY: all run cluster test unit asan tsan bench reset sweep deps clean
+.PHONY: all run cluster test unit asan tsan bench reset sweep deps clean endpoint
 
 all: build/onceshop build/paysim
 
@@ -76,38 +84,51 @@ endef
 deps:
 	$(call install,$(PACKAGES),cc pkg-config lighttpd curl prove)
 
-build/onceshop: build/main.o $(LIB_OBJ)
+build/onceshop: $(SHOP_SRC:app/%.c=build/obj/%.o) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/paysim: build/paysim.o $(LIB_OBJ)
+build/paysim: $(PAYSIM_SRC:app/%.c=build/obj/%.o) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/unit: build/unit.o $(LIB_OBJ)
+build/unit: build/unit.o $(TEST_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 build/unit.o: tests/unit.c | deps
 	@mkdir -p build
-	$(CC) $(CFLAGS) -Iapp -MMD -MP -c -o $@ $<
+	$(CC) $(CFLAGS) $(INC_ALL) -MMD -MP -c -o $@ $<
 
-build/%.o: app/%.c | deps
-	@mkdir -p build
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+build/obj/core/%.o: app/core/%.c | deps
+	@mkdir -p build/obj/core
+	$(CC) $(CFLAGS) -Iapp/core -MMD -MP -c -o $@ $<
+
+build/obj/shop/%.o: app/shop/%.c | deps
+	@mkdir -p build/obj/shop
+	$(CC) $(CFLAGS) $(INC_SHOP) -MMD -MP -c -o $@ $<
+
+build/obj/paysim/%.o: app/paysim/%.c | deps
+	@mkdir -p build/obj/paysim
+	$(CC) $(CFLAGS) $(INC_PAYSIM) -MMD -MP -c -o $@ $<
 
 # The same programs with AddressSanitizer and UBSan, in build-asan/.
 build-asan/onceshop build-asan/paysim build-asan/unit &: $(APP_SRC) tests/unit.c | deps
 	@mkdir -p build-asan
-	$(CC) $(CFLAGS) $(SAN) -o build-asan/onceshop app/main.c $(LIB_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS) $(SAN) -o build-asan/paysim app/paysim.c $(LIB_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS) $(SAN) -Iapp -o build-asan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(INC_SHOP) -o build-asan/onceshop $(SHOP_SRC) $(CORE_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(INC_PAYSIM) -o build-asan/paysim $(PAYSIM_SRC) $(CORE_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(INC_ALL) -o build-asan/unit tests/unit.c $(TEST_SRC) $(LDLIBS)
 
 # The same with ThreadSanitizer, in build-tsan/ (make tsan).
 build-tsan/onceshop build-tsan/paysim build-tsan/unit &: $(APP_SRC) tests/unit.c | deps
 	@mkdir -p build-tsan
-	$(CC) $(CFLAGS) -fsanitize=thread -o build-tsan/onceshop app/main.c $(LIB_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS) -fsanitize=thread -o build-tsan/paysim app/paysim.c $(LIB_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS) -fsanitize=thread -Iapp -o build-tsan/unit tests/unit.c $(LIB_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread $(INC_SHOP) -o build-tsan/onceshop $(SHOP_SRC) $(CORE_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread $(INC_PAYSIM) -o build-tsan/paysim $(PAYSIM_SRC) $(CORE_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread $(INC_ALL) -o build-tsan/unit tests/unit.c $(TEST_SRC) $(LDLIBS)
 
--include $(wildcard build/*.d)
+-include $(wildcard build/*.d build/obj/*/*.d)
+
+# make endpoint NAME=refunds: scaffolds an idempotent POST /refunds in the
+# shop, a template to edit (app/endpoint.sh); make test passes after it.
+endpoint:
+	@app/endpoint.sh "$(NAME)"
 
 # make run DB=postgres: the same on a PostgreSQL server of our own
 # (tests/serve-pg.sh); make cluster: two hosts on PORT and PORT+1 sharing it.
@@ -217,7 +238,7 @@ FUZZ_CC	 = clang
 FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -pthread -g -O1 $(WARN) \
 	   $(shell pkg-config --cflags $(LIBS_PC)) -fno-omit-frame-pointer \
 	   -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_LIB = $(LIB_SRC:app/%.c=build-fuzz/%.o)
+FUZZ_LIB = $(TEST_SRC:app/%.c=build-fuzz/%.o)
 FUZZ_REPLAY = $(FUZZ_NAMES:%=build/fuzz-replay-%)
 
 .PHONY: fuzz deps-fuzz clean-fuzz
@@ -226,19 +247,19 @@ deps-fuzz:
 	$(call install,$(FUZZ_PACKAGES),clang)
 
 build-fuzz/%.o: app/%.c | deps deps-fuzz
-	@mkdir -p build-fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(INC_ALL) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard app/*.h) \
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard app/*/*.h) \
 	    $(FUZZ_LIB) | deps deps-fuzz
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Iapp -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(INC_ALL) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 build/fuzz-replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h \
-	    $(wildcard app/*.h) $(LIB_SRC:app/%.c=build/%.o) | deps
-	$(CC) $(CFLAGS) -Iapp -o $@ $< tests/fuzz/replay.c \
-		$(LIB_SRC:app/%.c=build/%.o) $(LDLIBS)
+	    $(wildcard app/*/*.h) $(TEST_OBJ) | deps
+	$(CC) $(CFLAGS) $(INC_ALL) -o $@ $< tests/fuzz/replay.c \
+		$(TEST_OBJ) $(LDLIBS)
 
--include $(wildcard build-fuzz/*.d)
+-include $(wildcard build-fuzz/*.d build-fuzz/*/*.d)
 
 # Bodies and requests may be longer than the 64 KiB a body may be; a
 # harness's tests/fuzz/fuzz_NAME.dict, if any, lends it tokens.

@@ -4,15 +4,19 @@
 
 like "$("$BIN" --version)" '^onceshop [0-9]+\.[0-9]+\.[0-9]+$' "onceshop --version"
 
+# The migrations on disk, in order; the last one's number is the version.
+[ "$ENGINE" = sqlite ] && dir=$ROOT/schema || dir=$ROOT/schema/pg
+migrations=$(cd "$dir" && ls [0-9][0-9][0-9]-*.sql)
+last=$(printf '%s\n' "$migrations" | tail -1)
+version=$((10#${last%%-*}))
 out=$("$BIN" init)
-is "$out" "applied 001-init.sql
-applied 002-payments.sql
-applied 003-backoff.sql" "init on a new database applies the migrations, in order"
+is "$out" "$(printf '%s\n' "$migrations" | sed 's/^/applied /')" \
+	"init on a new database applies the migrations, in order"
 if [ "$ENGINE" = sqlite ]; then
-	is "$(sql 'PRAGMA user_version')" 3 "... and records the version in user_version"
+	is "$(sql 'PRAGMA user_version')" "$version" "... and records the version in user_version"
 	is "$(sql 'PRAGMA journal_mode')" wal "... in WAL mode"
 else
-	is "$(sql 'SELECT version FROM schema_version')" 3 "... and records the version in schema_version"
+	is "$(sql 'SELECT version FROM schema_version')" "$version" "... and records the version in schema_version"
 	skip "... in WAL mode" "SQLite's"
 fi
 is "$("$BIN" init)" "" "init again applies nothing"
@@ -67,5 +71,19 @@ mkdir -p "$TMP/unreadable/pg" "$TMP/unreadable/999-unreadable.sql" "$TMP/unreada
 ONCESHOP_DB=$TMP/unreadable.db ONCESHOP_SCHEMA=$TMP/unreadable "$BIN" init >/dev/null 2>"$TMP/err"
 is "$?" 1 "a migration that cannot be read stops init"
 like "$(cat "$TMP/err")" '999-unreadable.sql: Is a directory' "... saying which and why"
+
+# Migrations on disk that stop short of this build's version (on SQLite:
+# a database of its own): init says which one is missing, and the server
+# names the migration init would apply.
+mkdir -p "$TMP/short"
+cp "$ROOT"/schema/[0-9][0-9][0-9]-*.sql "$TMP/short/" && rm "$TMP/short/$(ls "$ROOT"/schema | grep '^[0-9]' | tail -1)"
+short=$(printf '%03d' "$version")
+ONCESHOP_DATABASE_URL= ONCESHOP_DB=$TMP/short.db ONCESHOP_SCHEMA=$TMP/short "$BIN" init >/dev/null 2>"$TMP/err"
+is "$?" 1 "init whose migrations stop short of this build's version fails"
+like "$(cat "$TMP/err")" "reach schema version $((version - 1)), but this build of onceshop needs $version: migration $short-\\*\\.sql is missing" \
+	"... naming the missing migration"
+env -i ONCESHOP_DB="$TMP/short.db" REQUEST_METHOD=GET PATH_INFO=/health "$BIN" >/dev/null 2>"$TMP/err"
+like "$(cat "$TMP/err")" "schema version $((version - 1)), this build of onceshop needs $version: run init, which applies migration $short" \
+	"... and the server, refusing that database, names the migration init would apply"
 
 done_testing

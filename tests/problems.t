@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
-# One registry of problem types (app/problems.h): every type has its page
-# under www/problems/, whose title, heading and example say the same title
-# as the API. After changing a title: tests/problem-titles BIN www/problems --write
+# Every problem type of the code (the core's, onceshop's and paysim's, as
+# `onceshop problems` and `paysim problems` list them) has its page under
+# www/problems/, whose title, heading and example say the same title as the
+# API. After changing a title:
+#   tests/problem-titles <(build/onceshop problems; build/paysim problems) www/problems --write
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-exec "$ROOT/tests/problem-titles" "${ONCESHOP_BIN:-$ROOT/build/onceshop}" "$ROOT/www/problems"
+list=$(mktemp)
+trap 'rm -f "$list"' EXIT
+{ "${ONCESHOP_BIN:-$ROOT/build/onceshop}" problems &&
+	"${PAYSIM_BIN:-$ROOT/build/paysim}" problems; } >"$list" || echo "Bail out! problems failed"
+"$ROOT/tests/problem-titles" "$list" "$ROOT/www/problems"

@@ -11,7 +11,8 @@
 #include <unistd.h>
 
 #include "body.h"
-#include "handlers.h"
+#include "shop.h"
+#include "paysim.h"
 #include "idempotency.h"
 #include "json_scan.h"
 #include "phases.h"
@@ -911,7 +912,7 @@ test_writer_stop(void)
 {
 	char			 path[] = "/tmp/onceshop-unit-XXXXXX";
 	char			 db_path[64];
-	struct writer_config	 wc = { { db_path, NULL, SCHEMA_SHOP, 0, 5000 },
+	struct writer_config	 wc = { { db_path, NULL, &shop_schema, 0, 5000 },
 	    NULL };
 	struct submitter	 s[8];
 	pthread_t		 t[8];

@@ -7,7 +7,8 @@
 
 #include "body.h"
 #include "fuzz.h"
-#include "handlers.h"
+#include "shop.h"
+#include "paysim.h"
 #include "idempotency.h"
 #include "util.h"
 

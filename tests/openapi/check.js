@@ -4,7 +4,7 @@
 //   node check.js registry DOC PROBLEMS ERRORS_DIR APP_C...
 //       PROBLEMS: `onceshop problems` (name TAB status TAB title per line);
 //       ERRORS_DIR: www/errors, lighttpd's own problem bodies; APP_C: the C
-//       sources (app/*.c), read for the route tables and field tables.
+//       sources (app/*/*.c), read for the route tables and field tables.
 //   node check.js live DOC ANSWERS
 //       ANSWERS: one JSON object per line, {method, path, status, headers,
 //       body}, as tests/openapi.t recorded them from a live server.
@@ -236,7 +236,7 @@ function checkRegistry(problemsFile, errorsDir, sourceFiles) {
 }
 
 // Every POST's request body schema says what the route's field table
-// (F_INT, F_STRING, F_STRING_OR, F_ARRAY in app/*.c) accepts: the same
+// (F_INT, F_STRING, F_STRING_OR, F_ARRAY in app/*/*.c) accepts: the same
 // members, required unless they have a default, the same limits, nothing
 // else.
 function checkBodies(src) {

@@ -1,0 +1,72 @@
+/* db_pg.h — what the two files of the PostgreSQL engine share (private
+ * to db_pg.c, statements and transactions, and db_pg_conn.c, connecting
+ * and connecting again). */
+#ifndef ONCESHOP_DB_PG_H
+#define ONCESHOP_DB_PG_H
+
+#include <libpq-fe.h>
+
+#include "db_engine.h"
+
+#define PARAMS_MAX	16
+
+struct pg_stmt {
+	struct stmt	 base;
+	char		 name[16];
+	const char	*sql;		/* for the log */
+	int		 prepared;
+	int		 nparams;
+	const char	*values[PARAMS_MAX];
+	int		 lengths[PARAMS_MAX];
+	int		 formats[PARAMS_MAX];
+	char		 ints[PARAMS_MAX][24];
+	PGresult	*res;
+	int		 row, nrows;
+	unsigned char	*blob;		/* the last col_blob of bytea */
+};
+
+struct pg_db {
+	struct db	 base;
+	PGconn		*conn;
+	const char	*url;
+	enum db_mode	 mode;
+	int		 busy_ms, sync_full;
+	int		 reading;	/* in a read "transaction" (pg_tx) */
+	int64_t		 next_try;	/* no reconnection before (usec) */
+	int64_t		 changes;
+	char		**texts;	/* with $n, owned; db->nstmts */
+	struct pg_stmt	*stmts;		/* db->nstmts */
+};
+
+#define PDB(db)	((struct pg_db *)(db))
+#define PST(s)	((struct pg_stmt *)(s))
+
+/* db_pg_conn.c: */
+
+/* Connects (or, for a server that does not take connections now, readies
+ * to connect before the first transaction) a new connection p, whose
+ * url, schema, mode, busy_ms and sync_full are set. Returns 0, or -1
+ * after logging why (then p may be closed). */
+int		 pg_connect(struct pg_db *p);
+
+/* Makes a connection the server dropped usable again, outside a
+ * transaction, no more often than every RECONNECT_GAP_US. Returns 0 when
+ * it is connected, -1 when not (yet). */
+int		 pg_revive(struct pg_db *p);
+
+/* Maps a failed result's SQLSTATE to db_rc (DB_GONE for a lost
+ * connection) and logs what is neither a lock timeout nor a constraint;
+ * sets db->error. */
+enum db_rc	 pg_rc_of(struct db *db, const PGresult *res, const char *sql);
+
+/* Runs plain SQL (several statements may be in it). Returns 0 or -1. */
+int		 pg_exec_sql(struct db *db, const char *sql);
+
+/* The stored schema version (0 for an empty database), or -1. */
+int		 pg_stored_version(struct db *db);
+
+/* db_pg.c: readies the statements of the connection's schema again (a
+ * fresh connection prepares each when it first runs). */
+void		 pg_ready_all(struct db *db);
+
+#endif

@@ -1,0 +1,196 @@
+/* keystore.c — the key rows (keystore.h). */
+#include <string.h>
+
+#include <unistd.h>
+
+#include "keystore.h"
+
+/* Expired keys deleted per transaction: a few milliseconds of work, so a
+ * request queued behind a sweep barely notices (keystore_housekeeping). */
+#define SWEEP_BATCH	200
+
+static long	 ttl = KEY_TTL_DEFAULT;
+
+void
+keystore_configure(long ttl_seconds)
+{
+	ttl = ttl_seconds;
+}
+
+/* Answers a processing key: 409 for as long as its lease lasts. */
+static void
+reply_in_progress(struct response *res, const char *lease_until, time_t now)
+{
+	time_t	 until;
+	long	 wait = 1;
+
+	if (time_parse_rfc3339(lease_until, &until) == 0 && until - now > 1)
+		wait = (long)(until - now);
+	res->outcome = "in-progress";
+	http_problem(res, &problem_key_in_progress, "The first request with "
+	    "Idempotency-Key \"%s\" has not finished. Retry the same request "
+	    "after Retry-After seconds to get its answer.", res->key);
+	http_header(res, "Retry-After", "%ld", wait);
+}
+
+/* Answers from the stored row in st (columns of STMT_KEY_SELECT):
+ * KEY_ANSWERED, KEY_NEW when the row has expired, or KEY_RESUME for a
+ * processing key whose lease has run out (its id in *resume_id). */
+static enum key_found
+answer_stored(struct stmt *st, const struct request *req, const char *fp,
+    int64_t *resume_id, struct response *res)
+{
+	const char	*lease = col_text(st, 7);	/* "": none */
+	const void	*body;
+	size_t		 len;
+	int		 completed = strcmp(col_text(st, 1), "completed") == 0;
+
+	if (completed && strcmp(col_text(st, 5), req->now_text) <= 0) {
+		res->outcome = "new-expired";
+		return KEY_NEW;
+	}
+	if (strcmp(col_text(st, 0), fp) != 0) {
+		res->outcome = "mismatch";
+		http_problem(res, &problem_key_reused, "Idempotency-Key \"%s\" "
+		    "was first sent with a different body. A retry must repeat "
+		    "the original request exactly; a new request needs a new "
+		    "key. Nothing was written.", res->key);
+		return KEY_ANSWERED;
+	}
+	if (!completed) {
+		/* No lease: a single-phase claim, which is never seen
+		 * committed. */
+		if (*lease != '\0' && strcmp(lease, req->now_text) <= 0) {
+			*resume_id = col_int(st, 6);
+			return KEY_RESUME;
+		}
+		reply_in_progress(res, lease, req->now);
+		return KEY_ANSWERED;
+	}
+	res->outcome = "replayed";
+	res->status = (int)col_int(st, 2);
+	buf_reset(&res->headers);
+	buf_puts(&res->headers, col_text(st, 3));
+	buf_puts(&res->headers, "Idempotent-Replayed: true\r\n");
+	buf_reset(&res->body);
+	body = col_blob(st, 4, &len);
+	buf_append(&res->body, body, len);
+	return KEY_ANSWERED;
+}
+
+enum key_found
+keystore_lookup(struct db *db, const struct request *req, const char *op,
+    const char *fp, int64_t *resume_id, struct response *res)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEY_SELECT);
+	enum db_rc	 rc;
+	enum key_found	 found;
+
+	stmt_int(st, 1, req->user.id);
+	stmt_text(st, 2, op);
+	stmt_text(st, 3, res->key);
+	if ((rc = stmt_step(st)) == DB_ROW)
+		found = answer_stored(st, req, fp, resume_id, res);
+	else
+		found = rc == DB_DONE ? KEY_NEW : rc == DB_BUSY ||
+		    rc == DB_GONE ? KEY_BUSY : KEY_FAILED;
+	stmt_reset(st);
+	return found;
+}
+
+int64_t
+keystore_claim(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key, const struct key_lease *lease)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEY_CLAIM);
+	char		 expires[21];
+	enum db_rc	 rc;
+	int64_t		 id = -1;
+
+	time_rfc3339(req->now + ttl, expires);
+	stmt_int(st, 1, req->user.id);
+	stmt_text(st, 2, op);
+	stmt_text(st, 3, key);
+	stmt_text(st, 4, fp);
+	stmt_text(st, 5, req->now_text);
+	stmt_text(st, 6, expires);
+	stmt_text(st, 7, lease ? lease->point : NULL);
+	stmt_blob(st, 8, lease ? req->body : NULL, lease ? req->body_len : 0);
+	stmt_text(st, 9, lease ? lease->owner : NULL);
+	stmt_text(st, 10, lease ? lease->until : NULL);
+	if ((rc = stmt_step(st)) == DB_ROW)
+		id = col_int(st, 0);
+	else if (rc == DB_DONE)
+		id = 0;
+	stmt_reset(st);
+	return id;
+}
+
+int64_t
+keystore_reclaim(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key, const struct key_lease *lease)
+{
+	if (db_tx_lost(db) || db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE)
+		return -1;
+	return keystore_claim(db, req, op, fp, key, lease);
+}
+
+int
+keystore_store(struct db *db, int64_t id, const struct response *res,
+    time_t now, const char *point)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEY_STORE);
+	char		 expires[21];
+
+	time_rfc3339(now + ttl, expires);
+	stmt_int(st, 1, res->status);
+	stmt_text(st, 2, res->headers.len ? res->headers.data : "");
+	stmt_blob(st, 3, res->body.data, res->body.len);
+	stmt_text(st, 4, expires);
+	stmt_text(st, 5, point);
+	stmt_int(st, 6, id);
+	return stmt_exec(st) == DB_DONE ? 0 : -1;
+}
+
+/* Deletes up to SWEEP_BATCH expired keys. Returns how many, or -1. */
+static int64_t
+sweep_batch(struct db *db, time_t now)
+{
+	struct stmt	*st = db_stmt(db, STMT_KEYS_SWEEP);
+	char		 when[21];
+
+	time_rfc3339(now, when);
+	stmt_text(st, 1, when);
+	stmt_int(st, 2, SWEEP_BATCH);
+	return stmt_exec(st) == DB_DONE ? db_changes(db) : -1;
+}
+
+int
+keystore_housekeeping(struct db *db, time_t now)
+{
+	int64_t	 n = sweep_batch(db, now);
+
+	return n == -1 ? -1 : n == SWEEP_BATCH;
+}
+
+long
+keystore_sweep(struct db *db)
+{
+	int64_t	 n;
+	long	 total = 0;
+
+	do {
+		if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
+			return -1;
+		if ((n = sweep_batch(db, time(NULL))) == -1 ||
+		    db_tx(db, STMT_COMMIT) != DB_DONE) {
+			db_tx(db, STMT_ROLLBACK);
+			return -1;
+		}
+		total += n;
+		/* Beside a running server, leave its writer a gap. */
+		if (n == SWEEP_BATCH)
+			usleep(5000);
+	} while (n == SWEEP_BATCH);
+	return total;
+}

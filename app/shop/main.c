@@ -1,0 +1,263 @@
+/* main.c — the onceshop binary: its configuration, its subcommands (init,
+ * user add, sweep, complete, problems, --version) and, with no arguments, serving
+ * (server.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <unistd.h>
+
+#include "auth.h"
+#include "db.h"
+#include "http.h"
+#include "log.h"
+#include "job.h"
+#include "keystore.h"
+#include "completer.h"
+#include "phases.h"
+#include "provider.h"
+#include "router.h"
+#include "server.h"
+#include "shop.h"
+
+/* Request threads: enough that a group can hold every request in flight at
+ * the usual concurrency (see README, "Worker model"); 64 measured slower
+ * here than 16 to 32 (more threads, colder caches). */
+#define THREADS_DEFAULT	32
+/* A lease outlasts the provider's timeout by this much: time for the
+ * writer to record what the provider said. */
+#define LEASE_MARGIN_S	2
+/* The completer looks for stalled payments this often (README, "When the
+ * side effect is somewhere else"), unless ONCESHOP_COMPLETER_MS says. */
+#define COMPLETER_MS	2000
+
+struct config {
+	const char	*db_path;
+	const char	*db_url;	/* PostgreSQL, if set */
+	const char	*schema_dir;
+	long		 ttl;
+	long		 busy_ms;
+	long		 threads;
+	long		 completer_ms;
+	long		 provider_slots;
+	int		 sync_full;
+	int		 log_gets;
+	struct provider_config provider;
+};
+
+/* Reads the ONCESHOP_* environment. Returns 0, or -1 after saying which
+ * variable is wrong. */
+static int
+config_read(struct config *c)
+{
+	const char	*sync = getenv("ONCESHOP_SYNC");
+	long		 slots_max;
+
+	c->db_url = getenv("ONCESHOP_DATABASE_URL");
+	c->db_path = getenv("ONCESHOP_DB");
+	if (c->db_path == NULL || *c->db_path == '\0')
+		c->db_path = "onceshop.db";
+	c->schema_dir = getenv("ONCESHOP_SCHEMA");
+	if (c->schema_dir == NULL || *c->schema_dir == '\0')
+		c->schema_dir = "schema";
+	c->ttl = env_long("ONCESHOP_IDEMPOTENCY_TTL", KEY_TTL_DEFAULT, 1,
+	    10L * 365 * 86400);
+	/* Below 100 ms nearly every write would be a 503. */
+	c->busy_ms = env_long("ONCESHOP_BUSY_TIMEOUT_MS", 5000, 100, 600000);
+	c->threads = env_long("ONCESHOP_THREADS", THREADS_DEFAULT, 1, 1024);
+	c->sync_full = sync == NULL || *sync == '\0' ||
+	    strcmp(sync, "full") == 0;
+	c->log_gets = env_long("ONCESHOP_LOG_GETS", 1, 0, 1);
+	c->completer_ms = env_long("ONCESHOP_COMPLETER_MS", COMPLETER_MS, 0,
+	    60000);
+	if (c->completer_ms == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_COMPLETER_MS must be 0 "
+		    "(off) to 60000\n");
+		return -1;
+	}
+	c->provider.url = getenv("ONCESHOP_PROVIDER_URL");
+	if (c->provider.url == NULL || *c->provider.url == '\0')
+		c->provider.url = "http://127.0.0.1:8080/paysim";
+	c->provider.secret = getenv("ONCESHOP_PROVIDER_SECRET");
+	if (c->provider.secret == NULL || *c->provider.secret == '\0')
+		c->provider.secret = "paysim-secret";
+	c->provider.timeout_ms = env_long("ONCESHOP_PROVIDER_TIMEOUT_MS",
+	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000);
+	if (c->provider.timeout_ms == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_TIMEOUT_MS must be "
+		    "100 to 600000\n");
+		return -1;
+	}
+	if (c->ttl == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_IDEMPOTENCY_TTL must be "
+		    "seconds, 1 or more\n");
+		return -1;
+	}
+	if (c->busy_ms == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be "
+		    "100 to 600000\n");
+		return -1;
+	}
+	if (c->log_gets == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_LOG_GETS must be 0 or 1\n");
+		return -1;
+	}
+	if (c->threads == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_THREADS must be 1 to 1024\n");
+		return -1;
+	}
+	/* Of the request threads, those a payment may hold while the
+	 * provider answers: half by default, and never all of them. */
+	slots_max = c->threads > 1 ? c->threads - 1 : 1;
+	c->provider_slots = env_long("ONCESHOP_PROVIDER_SLOTS",
+	    c->threads > 1 ? c->threads / 2 : 1, 1, slots_max);
+	if (c->provider_slots == -1) {
+		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 "
+		    "to %ld (ONCESHOP_THREADS - 1)\n", slots_max);
+		return -1;
+	}
+	if (!c->sync_full && strcmp(sync, "normal") != 0) {
+		fprintf(stderr, "onceshop: ONCESHOP_SYNC must be full or normal\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets up what serving and the completer share. Returns 0 or -1. */
+static int
+configure(const struct config *c)
+{
+	keystore_configure(c->ttl);
+	job_configure((int)c->busy_ms);
+	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
+	    LEASE_MARGIN_S, (int)c->provider_slots);
+	log_configure(c->log_gets);
+	return provider_configure(&c->provider);
+}
+
+/* Serves with ONCESHOP_THREADS request threads, of which payments waiting
+ * on the provider hold at most ONCESHOP_PROVIDER_SLOTS: however slow the
+ * provider, the others serve everything else (phases.h). */
+static int
+serve(const struct config *c)
+{
+	struct server_config	 sc = { { c->db_path, c->db_url, &shop_schema,
+	    c->sync_full, (int)c->busy_ms }, &shop_api, c->threads,
+	    keystore_housekeeping, (int)c->completer_ms };
+
+	if (configure(c) == -1)
+		return 1;
+	return server_run(&sc);
+}
+
+/* onceshop complete: resumes every processing key whose lease ran out.
+ * Returns 0, or -1 if the keys could not be read. */
+static int
+complete(struct db *db)
+{
+	struct writer	*w = writer_inline(db);
+	long		 n, finished, resumed = 0, done = 0;
+
+	do {
+		if ((n = completer_run(&shop_api, db, w, 100,
+		    &finished)) == -1)
+			break;
+		resumed += n;
+		done += finished;
+	} while (n > 0 && finished > 0);
+	writer_free(w);
+	printf("resumed %ld processing keys: %ld completed, %ld still "
+	    "processing\n", resumed, done, resumed - done);
+	return n == -1 ? -1 : 0;
+}
+
+/* Returns 1 if name is 1 to 63 of [a-z0-9_.-]. */
+static int
+valid_user_name(const char *name)
+{
+	size_t	 n = strlen(name);
+
+	return n >= 1 && n <= 63 &&
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_.-") == n;
+}
+
+static int
+usage(void)
+{
+	fprintf(stderr,
+	    "usage: onceshop                 serve (FastCGI, or one CGI request)\n"
+	    "       onceshop init [--demo]   create or migrate the database\n"
+	    "       onceshop user add NAME   add a user, print their token\n"
+	    "       onceshop user token NAME print another token for a user\n"
+	    "       onceshop sweep           delete expired idempotency keys\n"
+	    "       onceshop complete        finish payments whose request stopped\n"
+	    "       onceshop problems        list the problem types (name, status, title)\n"
+	    "       onceshop --version\n");
+	return 2;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct config	 c;
+	struct db_config dc;
+	struct db	*db = NULL;
+	char		 token[65];
+	long		 n = 0;
+	int		 rc = 1, how;
+
+	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+		puts("onceshop " ONCESHOP_VERSION);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "problems") == 0) {
+		problems_print(core_problems);
+		problems_print(shop_problems);
+		return 0;
+	}
+	if (config_read(&c) == -1)
+		return 1;
+	if (argc == 1 && isatty(STDIN_FILENO))
+		return usage();		/* a person, not lighttpd */
+	if (argc == 1)
+		return serve(&c);
+
+	dc = (struct db_config){ c.db_path, c.db_url, &shop_schema, c.sync_full,
+	    (int)c.busy_ms };
+	if (strcmp(argv[1], "init") == 0 && (argc == 2 ||
+	    (argc == 3 && strcmp(argv[2], "--demo") == 0))) {
+		if ((db = db_open(&dc, DB_MIGRATE)))
+			rc = db_migrate(db, c.schema_dir, argc == 3) == 0 ? 0 : 1;
+	} else if (argc == 4 && strcmp(argv[1], "user") == 0 &&
+	    (strcmp(argv[2], "add") == 0 || strcmp(argv[2], "token") == 0)) {
+		if (!valid_user_name(argv[3])) {
+			fprintf(stderr, "onceshop: a user name is 1 to 63 of "
+			    "a-z 0-9 _ . -\n");
+			return 1;
+		}
+		how = strcmp(argv[2], "add") == 0 ? AUTH_NEW_USER :
+		    AUTH_MORE_TOKENS;
+		if ((db = db_open(&dc, DB_SERVE)) != NULL &&
+		    (n = auth_user_add(db, argv[3], how, token)) == 0) {
+			printf("%s\n", token);
+			rc = 0;
+		} else if (db != NULL && n == -2)
+			fprintf(stderr, how == AUTH_NEW_USER ? "onceshop: user "
+			    "%s exists already; `onceshop user token %s` gives "
+			    "them another token\n" : "onceshop: there is no user "
+			    "%s; `onceshop user add %s` creates them\n", argv[3],
+			    argv[3]);
+	} else if (argc == 2 && strcmp(argv[1], "sweep") == 0) {
+		if ((db = db_open(&dc, DB_SERVE)) && (n = keystore_sweep(db)) >= 0) {
+			printf("deleted %ld expired idempotency keys\n", n);
+			rc = 0;
+		}
+	} else if (argc == 2 && strcmp(argv[1], "complete") == 0) {
+		if (configure(&c) == 0 && (db = db_open(&dc, DB_SERVE)) &&
+		    complete(db) == 0)
+			rc = 0;
+	} else
+		return usage();
+	db_close(db);
+	return rc;
+}
