@@ -51,18 +51,22 @@ is "$?" 1 "user add refuses a bad name"
 "$BIN" frobnicate 2>/dev/null
 is "$?" 2 "an unknown subcommand prints usage and exits 2"
 ONCESHOP_IDEMPOTENCY_TTL=abc "$BIN" init 2>"$TMP/err"
-is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_IDEMPOTENCY_TTL must be seconds, 1 or more" \
+is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_IDEMPOTENCY_TTL must be 1 to 315360000 s" \
 	"a bad ONCESHOP_IDEMPOTENCY_TTL is refused with a message"
 for ms in 0 99 600001 x; do
 	ONCESHOP_BUSY_TIMEOUT_MS=$ms "$BIN" init 2>"$TMP/err"
-	is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be 100 to 600000" \
+	is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be 100 to 600000 ms" \
 		"ONCESHOP_BUSY_TIMEOUT_MS=$ms is refused with a message (below 100 ms nearly every write is a 503)"
 done
 ONCESHOP_THREADS=8 ONCESHOP_PROVIDER_SLOTS=8 "$BIN" init 2>"$TMP/err"
 is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 to 7 (ONCESHOP_THREADS - 1)" \
 	"ONCESHOP_PROVIDER_SLOTS may not take every request thread"
-ONCESHOP_SYNC=sometimes "$BIN" init 2>/dev/null
-is "$?" 1 "a bad ONCESHOP_SYNC is refused"
+ONCESHOP_SYNC=sometimes "$BIN" init 2>"$TMP/err"
+is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_SYNC must be one of full|normal" "a bad ONCESHOP_SYNC is refused"
+PAYSIM_SLOW_MS=-1 "$PAYSIM_BIN" init 2>"$TMP/err"
+is "$? $(cat "$TMP/err")" "1 paysim: PAYSIM_SLOW_MS must be 0 to 600000 ms" "paysim reads its settings the same way"
+like "$("$BIN" settings | grep '^ONCESHOP_BUSY_TIMEOUT_MS')" '^ONCESHOP_BUSY_TIMEOUT_MS	5000	100 to 600000 ms	' \
+	"onceshop settings lists each variable: name, default, range, what"
 ONCESHOP_SCHEMA=/nonexistent "$BIN" init 2>/dev/null
 is "$?" 1 "a missing schema directory is an error"
 # A migration that cannot be read (here a directory by that name) is an

@@ -1,5 +1,4 @@
 /* util.c — allocation wrappers, byte buffers and time formatting. */
-#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -205,22 +204,6 @@ time_monotonic_usec(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-long
-env_long(const char *name, long def, long min, long max)
-{
-	const char	*s = getenv(name);
-	char		*end;
-	long		 v;
-
-	if (s == NULL || *s == '\0')
-		return def;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < min || v > max)
-		return -1;
-	return v;
 }
 
 static EVP_MD	*sha256_md;

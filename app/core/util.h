@@ -42,10 +42,6 @@ int64_t	 time_usec(void);
  * of the wall clock moves none. */
 int64_t	 time_monotonic_usec(void);
 
-/* Reads a decimal environment variable; def if unset, -1 if not a number
- * in [min, max]. */
-long	 env_long(const char *name, long def, long min, long max);
-
 /* Returns the length of the UTF-8 sequence at s (at most n bytes), or 0 if
  * it is malformed, overlong, a surrogate or above U+10FFFF. */
 size_t	 utf8_len(const unsigned char *s, size_t n);

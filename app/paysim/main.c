@@ -18,6 +18,7 @@
 #include "job.h"
 #include "log.h"
 #include "server.h"
+#include "settings.h"
 
 /* A provider answers a handful of shops, not the public; but a slow card
  * holds its thread for PAYSIM_SLOW_MS, so enough threads for every
@@ -57,15 +58,6 @@ struct config {
 	long		 threads;
 };
 
-/* Returns the environment variable name, or def when it is unset or "". */
-static const char *
-env_text(const char *name, const char *def)
-{
-	const char	*v = getenv(name);
-
-	return v == NULL || *v == '\0' ? def : v;
-}
-
 /* Returns 1 if s is 1 to 512 visible ASCII characters: a bearer token. */
 static int
 valid_secret(const char *s)
@@ -78,26 +70,31 @@ valid_secret(const char *s)
 	return n >= 1 && n <= 512;
 }
 
+#define C	struct config
+/* Every PAYSIM_* variable: `paysim settings` prints this table. */
+static const struct setting settings[] = {
+	SET_TEXT("PAYSIM_DB", C, db_path, "paysim.db", "paysim's SQLite database"),
+	SET_TEXT("PAYSIM_SCHEMA", C, schema_dir, "schema/paysim",
+	    "where init finds the migrations"),
+	SET_TEXT("PAYSIM_SECRET", C, secret, SECRET_DEFAULT,
+	    "the merchant's bearer token, stored by init"),
+	SET_NUMBER("PAYSIM_SLOW_MS", C, slow_ms, 2000, 0, 600000, "ms",
+	    "how long tok_slow's answer is held"),
+	SET_NUMBER("PAYSIM_LOST_MS", C, lost_ms, 8000, 0, 600000, "ms",
+	    "how long tok_lost's answer is held"),
+	SET_NUMBER("PAYSIM_THREADS", C, threads, THREADS_DEFAULT, 1, 1024, "",
+	    "request threads"),
+};
+#undef C
+
 /* Reads the PAYSIM_* environment. Returns 0, or -1 after saying which
  * variable is wrong. */
 static int
 config_read(struct config *c)
 {
-	c->db_path = env_text("PAYSIM_DB", "paysim.db");
-	c->schema_dir = env_text("PAYSIM_SCHEMA", "schema/paysim");
-	c->secret = env_text("PAYSIM_SECRET", SECRET_DEFAULT);
-	c->slow_ms = env_long("PAYSIM_SLOW_MS", 2000, 0, 600000);
-	c->lost_ms = env_long("PAYSIM_LOST_MS", 8000, 0, 600000);
-	c->threads = env_long("PAYSIM_THREADS", THREADS_DEFAULT, 1, 1024);
-	if (c->slow_ms == -1 || c->lost_ms == -1) {
-		fprintf(stderr, "paysim: PAYSIM_SLOW_MS and PAYSIM_LOST_MS "
-		    "must be 0 to 600000\n");
+	if (settings_read("paysim", settings, sizeof(settings) /
+	    sizeof(settings[0]), c) == -1)
 		return -1;
-	}
-	if (c->threads == -1) {
-		fprintf(stderr, "paysim: PAYSIM_THREADS must be 1 to 1024\n");
-		return -1;
-	}
 	if (!valid_secret(c->secret)) {
 		fprintf(stderr, "paysim: PAYSIM_SECRET must be 1 to 512 "
 		    "visible ASCII characters\n");
@@ -146,6 +143,7 @@ usage(void)
 	    "merchant \"" MERCHANT "\"\n"
 	    "                         gets PAYSIM_SECRET as its token\n"
 	    "       paysim problems   list its problem types\n"
+	    "       paysim settings   list the PAYSIM_* variables\n"
 	    "       paysim --version\n");
 	return 2;
 }
@@ -163,6 +161,10 @@ main(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "problems") == 0) {
 		problems_print(core_problems);
 		problems_print(paysim_problems);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "settings") == 0) {
+		settings_print(settings, sizeof(settings) / sizeof(settings[0]));
 		return 0;
 	}
 	if (config_read(&c) == -1)

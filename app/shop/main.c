@@ -18,6 +18,7 @@
 #include "provider.h"
 #include "router.h"
 #include "server.h"
+#include "settings.h"
 #include "shop.h"
 
 /* Request threads: enough that a group can hold every request in flight at
@@ -35,89 +36,70 @@ struct config {
 	const char	*db_path;
 	const char	*db_url;	/* PostgreSQL, if set */
 	const char	*schema_dir;
+	const char	*sync;
 	long		 ttl;
 	long		 busy_ms;
 	long		 threads;
 	long		 completer_ms;
 	long		 provider_slots;
+	long		 log_gets;
 	int		 sync_full;
-	int		 log_gets;
 	struct provider_config provider;
 };
+
+#define C	struct config
+/* Every ONCESHOP_* variable: `onceshop settings` prints this table. */
+static const struct setting settings[] = {
+	SET_TEXT("ONCESHOP_DB", C, db_path, "onceshop.db",
+	    "the SQLite database"),
+	SET_TEXT("ONCESHOP_DATABASE_URL", C, db_url, "",
+	    "a libpq URI: PostgreSQL instead of SQLite"),
+	SET_TEXT("ONCESHOP_SCHEMA", C, schema_dir, "schema",
+	    "where init finds the migrations"),
+	SET_NUMBER("ONCESHOP_IDEMPOTENCY_TTL", C, ttl, KEY_TTL_DEFAULT, 1,
+	    10L * 365 * 86400, "s", "how long a stored answer is replayed"),
+	/* Below 100 ms nearly every write would be a 503. */
+	SET_NUMBER("ONCESHOP_BUSY_TIMEOUT_MS", C, busy_ms, 5000, 100, 600000,
+	    "ms", "the longest wait for the database before a 503"),
+	SET_NUMBER("ONCESHOP_THREADS", C, threads, THREADS_DEFAULT, 1, 1024, "",
+	    "request threads"),
+	SET_NUMBER("ONCESHOP_PROVIDER_SLOTS", C, provider_slots, 0, 0, 1023,
+	    "", "payments at the provider at once (0: half the threads)"),
+	SET_CHOICE("ONCESHOP_SYNC", C, sync, "full", "full|normal",
+	    "full: a 201 is on disk"),
+	SET_NUMBER("ONCESHOP_LOG_GETS", C, log_gets, 1, 0, 1, "",
+	    "log every GET (0: writes only)"),
+	SET_NUMBER("ONCESHOP_COMPLETER_MS", C, completer_ms, COMPLETER_MS, 0,
+	    60000, "ms", "how often stalled payments are resumed (0: never)"),
+	SET_TEXT("ONCESHOP_PROVIDER_URL", C, provider.url,
+	    "http://127.0.0.1:8080/paysim", "the payment provider"),
+	SET_TEXT("ONCESHOP_PROVIDER_SECRET", C, provider.secret,
+	    "paysim-secret", "the bearer token sent to the provider"),
+	SET_NUMBER("ONCESHOP_PROVIDER_TIMEOUT_MS", C, provider.timeout_ms,
+	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000, "ms",
+	    "how long a payment waits for the provider"),
+};
+#undef C
 
 /* Reads the ONCESHOP_* environment. Returns 0, or -1 after saying which
  * variable is wrong. */
 static int
 config_read(struct config *c)
 {
-	const char	*sync = getenv("ONCESHOP_SYNC");
-	long		 slots_max;
+	long	 slots_max;
 
-	c->db_url = getenv("ONCESHOP_DATABASE_URL");
-	c->db_path = getenv("ONCESHOP_DB");
-	if (c->db_path == NULL || *c->db_path == '\0')
-		c->db_path = "onceshop.db";
-	c->schema_dir = getenv("ONCESHOP_SCHEMA");
-	if (c->schema_dir == NULL || *c->schema_dir == '\0')
-		c->schema_dir = "schema";
-	c->ttl = env_long("ONCESHOP_IDEMPOTENCY_TTL", KEY_TTL_DEFAULT, 1,
-	    10L * 365 * 86400);
-	/* Below 100 ms nearly every write would be a 503. */
-	c->busy_ms = env_long("ONCESHOP_BUSY_TIMEOUT_MS", 5000, 100, 600000);
-	c->threads = env_long("ONCESHOP_THREADS", THREADS_DEFAULT, 1, 1024);
-	c->sync_full = sync == NULL || *sync == '\0' ||
-	    strcmp(sync, "full") == 0;
-	c->log_gets = env_long("ONCESHOP_LOG_GETS", 1, 0, 1);
-	c->completer_ms = env_long("ONCESHOP_COMPLETER_MS", COMPLETER_MS, 0,
-	    60000);
-	if (c->completer_ms == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_COMPLETER_MS must be 0 "
-		    "(off) to 60000\n");
+	if (settings_read("onceshop", settings, sizeof(settings) /
+	    sizeof(settings[0]), c) == -1)
 		return -1;
-	}
-	c->provider.url = getenv("ONCESHOP_PROVIDER_URL");
-	if (c->provider.url == NULL || *c->provider.url == '\0')
-		c->provider.url = "http://127.0.0.1:8080/paysim";
-	c->provider.secret = getenv("ONCESHOP_PROVIDER_SECRET");
-	if (c->provider.secret == NULL || *c->provider.secret == '\0')
-		c->provider.secret = "paysim-secret";
-	c->provider.timeout_ms = env_long("ONCESHOP_PROVIDER_TIMEOUT_MS",
-	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000);
-	if (c->provider.timeout_ms == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_TIMEOUT_MS must be "
-		    "100 to 600000\n");
-		return -1;
-	}
-	if (c->ttl == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_IDEMPOTENCY_TTL must be "
-		    "seconds, 1 or more\n");
-		return -1;
-	}
-	if (c->busy_ms == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_BUSY_TIMEOUT_MS must be "
-		    "100 to 600000\n");
-		return -1;
-	}
-	if (c->log_gets == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_LOG_GETS must be 0 or 1\n");
-		return -1;
-	}
-	if (c->threads == -1) {
-		fprintf(stderr, "onceshop: ONCESHOP_THREADS must be 1 to 1024\n");
-		return -1;
-	}
+	c->sync_full = strcmp(c->sync, "full") == 0;
 	/* Of the request threads, those a payment may hold while the
 	 * provider answers: half by default, and never all of them. */
 	slots_max = c->threads > 1 ? c->threads - 1 : 1;
-	c->provider_slots = env_long("ONCESHOP_PROVIDER_SLOTS",
-	    c->threads > 1 ? c->threads / 2 : 1, 1, slots_max);
-	if (c->provider_slots == -1) {
+	if (c->provider_slots == 0)
+		c->provider_slots = c->threads > 1 ? c->threads / 2 : 1;
+	if (c->provider_slots > slots_max) {
 		fprintf(stderr, "onceshop: ONCESHOP_PROVIDER_SLOTS must be 1 "
 		    "to %ld (ONCESHOP_THREADS - 1)\n", slots_max);
-		return -1;
-	}
-	if (!c->sync_full && strcmp(sync, "normal") != 0) {
-		fprintf(stderr, "onceshop: ONCESHOP_SYNC must be full or normal\n");
 		return -1;
 	}
 	return 0;
@@ -131,7 +113,7 @@ configure(const struct config *c)
 	job_configure((int)c->busy_ms);
 	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
 	    LEASE_MARGIN_S, (int)c->provider_slots);
-	log_configure(c->log_gets);
+	log_configure((int)c->log_gets);
 	return provider_configure(&c->provider);
 }
 
@@ -192,6 +174,8 @@ usage(void)
 	    "       onceshop sweep           delete expired idempotency keys\n"
 	    "       onceshop complete        finish payments whose request stopped\n"
 	    "       onceshop problems        list the problem types (name, status, title)\n"
+	    "       onceshop settings        list the ONCESHOP_* variables (name, default,\n"
+	    "                                range, what)\n"
 	    "       onceshop --version\n");
 	return 2;
 }
@@ -213,6 +197,10 @@ main(int argc, char *argv[])
 	if (argc == 2 && strcmp(argv[1], "problems") == 0) {
 		problems_print(core_problems);
 		problems_print(shop_problems);
+		return 0;
+	}
+	if (argc == 2 && strcmp(argv[1], "settings") == 0) {
+		settings_print(settings, sizeof(settings) / sizeof(settings[0]));
 		return 0;
 	}
 	if (config_read(&c) == -1)
