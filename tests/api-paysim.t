@@ -228,7 +228,7 @@ is "$STATUS" 201 "... and the new one charges"
 is "$(sqlite3 "$PAYSIM_DB" "SELECT count(*) FROM users; SELECT count(*) FROM api_tokens")" "1
 1" "... still one merchant with one token"
 PAYSIM_SLOW_MS=soon "$PAYSIM_BIN" init 2>"$TMP/err"
-is "$? $(cat "$TMP/err")" "1 paysim: PAYSIM_SLOW_MS and PAYSIM_LOST_MS must be 0 to 600000" \
+is "$? $(cat "$TMP/err")" "1 paysim: PAYSIM_SLOW_MS must be 0 to 600000 ms" \
 	"a bad PAYSIM_SLOW_MS is refused with a message"
 PAYSIM_SECRET='has space' "$PAYSIM_BIN" init 2>/dev/null
 is "$?" 1 "a PAYSIM_SECRET with a space is refused"
