@@ -323,11 +323,12 @@ SHARE	 = $(DESTDIR)$(PREFIX)/share/onceshop
 .PHONY: install
 install: build/onceshop build/paysim
 	install -d $(DESTDIR)$(PREFIX)/bin $(SHARE)/schema/paysim \
-		$(SHARE)/schema/pg $(SHARE)/examples
+		$(SHARE)/schema/pg $(SHARE)/schema/common $(SHARE)/examples
 	install -m 755 build/onceshop build/paysim $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 schema/*.sql $(SHARE)/schema/
 	install -m 644 schema/paysim/*.sql $(SHARE)/schema/paysim/
 	install -m 644 schema/pg/*.sql $(SHARE)/schema/pg/
+	install -m 644 schema/common/*.sql $(SHARE)/schema/common/
 	rm -rf $(SHARE)/www
 	cp -R www $(SHARE)/www
 	chmod -R u=rwX,go=rX $(SHARE)/www

@@ -1,21 +1,10 @@
--- 001-init.sql — the first migration: every table of onceshop.
+-- 001-init.sql — the first migration: every table of onceshop (the core's,
+-- users, tokens and keys, are common/keys.sql).
 -- Applied once by `onceshop init` (tracked with PRAGMA user_version).
 -- Timestamps are RFC 3339 UTC text ("2026-11-23T18:29:12Z"): they sort as
 -- they compare. Money is an integer count of yen.
 
-CREATE TABLE users (
-	id		INTEGER PRIMARY KEY,
-	name		TEXT NOT NULL UNIQUE,
-	created_at	TEXT NOT NULL
-);
-
--- Only the SHA-256 (hex) of a bearer token is stored, never the token.
-CREATE TABLE api_tokens (
-	token_sha256	TEXT PRIMARY KEY,
-	user_id		INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-	created_at	TEXT NOT NULL
-);
-CREATE INDEX api_tokens_user ON api_tokens(user_id);
+\ir common/keys.sql
 
 CREATE TABLE products (
 	sku		TEXT PRIMARY KEY,
@@ -54,22 +43,3 @@ CREATE TABLE payments (
 	status		TEXT NOT NULL CHECK (status IN ('succeeded')),
 	created_at	TEXT NOT NULL
 );
-
--- One row per (user, operation, key): claimed, the business write done and
--- the response stored in one transaction. 'processing' is never seen
--- committed today; it exists for work that spans several transactions.
-CREATE TABLE idempotency_keys (
-	id		INTEGER PRIMARY KEY,
-	user_id		INTEGER NOT NULL REFERENCES users(id),
-	operation	TEXT NOT NULL,
-	idem_key	TEXT NOT NULL,
-	fingerprint	TEXT NOT NULL,
-	status		TEXT NOT NULL CHECK (status IN ('processing', 'completed')),
-	response_status	INTEGER,
-	response_headers TEXT,
-	response_body	BLOB,
-	created_at	TEXT NOT NULL,
-	expires_at	TEXT NOT NULL,
-	UNIQUE (user_id, operation, idem_key)
-);
-CREATE INDEX idempotency_keys_expires ON idempotency_keys(expires_at);

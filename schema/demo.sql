@@ -2,9 +2,11 @@
 -- FOR LOCAL DEMOS ONLY: the tokens "alice-token" and "bob-token" are public.
 -- Safe to re-run: existing rows (and their stock) are left as they are.
 
+-- One file for both engines: a fixed time, as the engines say "now" in
+-- different words.
 INSERT INTO users (name, created_at) VALUES
-	('alice', strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-	('bob', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+	('alice', '2026-01-01T00:00:00Z'),
+	('bob', '2026-01-01T00:00:00Z')
 ON CONFLICT (name) DO NOTHING;
 
 -- SHA-256 of "alice-token" and of "bob-token".

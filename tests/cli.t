@@ -75,12 +75,18 @@ mkdir -p "$TMP/unreadable/pg" "$TMP/unreadable/999-unreadable.sql" "$TMP/unreada
 ONCESHOP_DB=$TMP/unreadable.db ONCESHOP_SCHEMA=$TMP/unreadable "$BIN" init >/dev/null 2>"$TMP/err"
 is "$?" 1 "a migration that cannot be read stops init"
 like "$(cat "$TMP/err")" '999-unreadable.sql: Is a directory' "... saying which and why"
+# A migration that includes (\ir) a file that is not there stops init too.
+mkdir -p "$TMP/noinclude/pg"
+printf '\\ir common/nope.sql\n' >"$TMP/noinclude/999-include.sql"
+printf '\\ir ../common/nope.sql\n' >"$TMP/noinclude/pg/999-include.sql"
+ONCESHOP_DB=$TMP/noinclude.db ONCESHOP_SCHEMA=$TMP/noinclude "$BIN" init >/dev/null 2>"$TMP/err"
+is "$?" 1 "a migration that includes a missing file stops init"
+like "$(cat "$TMP/err")" 'common/nope.sql: No such file or directory' "... saying which"
 
 # Migrations on disk that stop short of this build's version (on SQLite:
 # a database of its own): init says which one is missing, and the server
 # names the migration init would apply.
-mkdir -p "$TMP/short"
-cp "$ROOT"/schema/[0-9][0-9][0-9]-*.sql "$TMP/short/" && rm "$TMP/short/$(ls "$ROOT"/schema | grep '^[0-9]' | tail -1)"
+cp -r "$ROOT/schema" "$TMP/short" && rm "$TMP/short/$(ls "$ROOT"/schema | grep '^[0-9]' | tail -1)"
 short=$(printf '%03d' "$version")
 ONCESHOP_DATABASE_URL= ONCESHOP_DB=$TMP/short.db ONCESHOP_SCHEMA=$TMP/short "$BIN" init >/dev/null 2>"$TMP/err"
 is "$?" 1 "init whose migrations stop short of this build's version fails"

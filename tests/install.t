@@ -25,7 +25,7 @@ for f in schema/001-init.sql schema/demo.sql schema/paysim/001-init.sql schema/p
 	examples/onceshop.socket examples/onceshop.service examples/nginx-onceshop.conf; do
 	is "$([ -f "$SHARE/$f" ] && echo file)" file "/usr/share/onceshop/$f is installed"
 done
-for d in schema schema/paysim schema/pg; do
+for d in schema schema/paysim schema/pg schema/common; do
 	is "$(cd "$SHARE/$d" && ls *.sql)" "$(cd "$ROOT/$d" && ls *.sql)" "/usr/share/onceshop/$d holds $d/*.sql"
 done
 is "$(ls "$SHARE/schema")" "$(ls "$ROOT/schema" | grep -vx examples)" \

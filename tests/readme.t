@@ -16,7 +16,7 @@ block() {
 		my @b = $s =~ /^```'"$1"'\n(.*?)^```/msg; print $b['"$2"'] // ""' "$ROOT/README.md"
 }
 is "$(block c 0)" "$(cat "$TMP/copy/app/shop/refunds.c")" "the README shows the handler make endpoint writes"
-is "$(block sql 0)" "$(cat "$TMP/copy/schema/"[0-9][0-9][0-9]-refunds.sql)" "... and its table"
+is "$(block sql 0)" "$(cat "$TMP/copy/schema/common/refunds.sql")" "... and its table"
 
 # The README's configuration table lists every variable the programs read
 # (onceshop settings, paysim settings), and no other (make's own, PORT and

@@ -237,6 +237,47 @@ read_file(const char *path)
 	return b.data;
 }
 
+/* Reads the migration path, each line "\ir FILE" (psql's include, FILE
+ * relative to path's folder) replaced by FILE in the engine's dialect: how
+ * the tables both engines have (schema/common) are written once. NULL on
+ * error. */
+static char *
+read_migration(struct db *db, const char *path)
+{
+	struct buf	 b = { 0 };
+	char		*sql, *inc, *mapped, file[4096 + 256];
+	const char	*line, *next, *slash = strrchr(path, '/');
+	int		 dirlen = slash != NULL ? (int)(slash - path) : 1;
+	size_t		 namelen;
+
+	if ((sql = read_file(path)) == NULL)
+		return NULL;
+	for (line = sql; *line != '\0'; line = next) {
+		next = line + strcspn(line, "\n");
+		next += *next == '\n';
+		if (strncmp(line, "\\ir ", 4) != 0) {
+			buf_append(&b, line, (size_t)(next - line));
+			continue;
+		}
+		namelen = strcspn(line + 4, " \t\r\n");
+		snprintf(file, sizeof(file), "%.*s/%.*s", dirlen,
+		    slash != NULL ? path : ".", (int)namelen, line + 4);
+		if ((inc = read_file(file)) == NULL) {
+			buf_free(&b);
+			free(sql);
+			return NULL;
+		}
+		mapped = db->engine->dialect != NULL ?
+		    db->engine->dialect(inc) : NULL;
+		buf_puts(&b, mapped != NULL ? mapped : inc);
+		free(mapped);
+		free(inc);
+	}
+	buf_append(&b, "", 0);
+	free(sql);
+	return b.data;
+}
+
 /* Applies the file path with version (0: not a migration). */
 static int
 apply_file(struct db *db, const char *path, int version)
@@ -244,7 +285,7 @@ apply_file(struct db *db, const char *path, int version)
 	char	*sql;
 	int	 rc;
 
-	if ((sql = read_file(path)) == NULL)
+	if ((sql = read_migration(db, path)) == NULL)
 		return -1;
 	rc = db->engine->apply(db, sql, version);
 	free(sql);
@@ -311,7 +352,8 @@ db_migrate(struct db *db, const char *schema_dir, int demo)
 		rc = -1;
 	}
 	if (rc == 0 && demo) {
-		snprintf(path, sizeof(path), "%s/demo.sql", dir);
+		/* One file for both engines. */
+		snprintf(path, sizeof(path), "%s/demo.sql", schema_dir);
 		rc = apply_file(db, path, 0);
 	}
 	return rc;

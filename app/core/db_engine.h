@@ -1,5 +1,5 @@
 /* db_engine.h — what an engine behind db.h provides (private to db.c and
- * the engines: db_sqlite.c, db_pg.c). Each engine's connection and
+ * the engines: db_sqlite.c, db_pg*.c). Each engine's connection and
  * statement begin with struct db and struct stmt; db.c dispatches through
  * the engine's table and does what is the same for both. */
 #ifndef ONCESHOP_DB_ENGINE_H
@@ -39,6 +39,10 @@ struct db_engine {
 	int		 (*stored_version)(struct db *);
 	/* Runs sql in one transaction and records version (unless 0). */
 	int		 (*apply)(struct db *, const char *sql, int version);
+	/* A schema file shared by both engines (schema/common, written in
+	 * SQLite's type names) in this engine's: a new string. NULL: as
+	 * it is. */
+	char		*(*dialect)(const char *sql);
 	struct stmt	*(*stmt)(struct db *, int id);
 	void		 (*bind_int)(struct stmt *, int, int64_t);
 	void		 (*bind_text)(struct stmt *, int, const char *);

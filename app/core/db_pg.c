@@ -44,28 +44,6 @@ tx_sql(enum stmt_id id)
 	}
 }
 
-/* Returns sql with each ? outside quotes as $1, $2, ...; *n their count. */
-static char *
-dollar_params(const char *sql, int *n)
-{
-	struct buf	 b = { 0 };
-	char		 quote = 0;
-
-	*n = 0;
-	for (; *sql != '\0'; sql++) {
-		if (quote != 0 && *sql == quote)
-			quote = 0;
-		else if (quote == 0 && (*sql == '\'' || *sql == '"'))
-			quote = *sql;
-		if (quote == 0 && *sql == '?')
-			buf_printf(&b, "$%d", ++*n);
-		else
-			buf_append(&b, sql, 1);
-	}
-	buf_append(&b, "", 0);
-	return b.data;
-}
-
 /* Readies the core's statements and the schema's: their texts with $n.
  * Each is prepared on the server when it first runs (prepare): preparing
  * takes the locks the statement will need, so preparing them all up front
@@ -87,7 +65,7 @@ pg_ready_all(struct db *db)
 			continue;
 		d = db_stmt_def(db, i);
 		if (p->texts[i] == NULL)
-			p->texts[i] = dollar_params(d->pg ? d->pg : d->sql,
+			p->texts[i] = pg_dollar_params(d->pg ? d->pg : d->sql,
 			    &s->nparams);
 		assert(s->nparams <= PARAMS_MAX);
 		s->sql = p->texts[i];
@@ -431,6 +409,7 @@ const struct db_engine db_pg = {
 	.close = pg_close,
 	.stored_version = pg_stored_version,
 	.apply = pg_apply,
+	.dialect = pg_dialect,
 	.stmt = pg_stmt,
 	.bind_int = pg_bind_int,
 	.bind_text = pg_bind_text,

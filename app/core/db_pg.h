@@ -65,6 +65,15 @@ int		 pg_exec_sql(struct db *db, const char *sql);
 /* The stored schema version (0 for an empty database), or -1. */
 int		 pg_stored_version(struct db *db);
 
+/* db_pg_sql.c: */
+
+/* Returns sql with each ? outside quotes as $1, $2, ...; *n their count. */
+char		*pg_dollar_params(const char *sql, int *n);
+
+/* Returns sql, written in SQLite's type names, in PostgreSQL's (a new
+ * string). */
+char		*pg_dialect(const char *sql);
+
 /* db_pg.c: readies the statements of the connection's schema again (a
  * fresh connection prepares each when it first runs). */
 void		 pg_ready_all(struct db *db);

@@ -1,40 +1,10 @@
 -- 001-init.sql — the first migration of paysim, the payment-provider
 -- simulator: its own SQLite file, applied by `paysim init`. users,
--- api_tokens and idempotency_keys are onceshop's, column for column and
--- constraint for constraint (the same statements run on both); charges is
--- the provider's ledger. Timestamps are RFC 3339 UTC text.
+-- api_tokens and idempotency_keys are the core's (common/keys.sql, the
+-- same file as onceshop's); charges is the provider's ledger. Timestamps
+-- are RFC 3339 UTC text.
 
-CREATE TABLE users (
-	id		INTEGER PRIMARY KEY,
-	name		TEXT NOT NULL UNIQUE,
-	created_at	TEXT NOT NULL
-);
-
--- Only the SHA-256 (hex) of a bearer token is stored, never the token:
--- `paysim init` stores PAYSIM_SECRET's as the token of the merchant
--- "onceshop".
-CREATE TABLE api_tokens (
-	token_sha256	TEXT PRIMARY KEY,
-	user_id		INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-	created_at	TEXT NOT NULL
-);
-CREATE INDEX api_tokens_user ON api_tokens(user_id);
-
-CREATE TABLE idempotency_keys (
-	id		INTEGER PRIMARY KEY,
-	user_id		INTEGER NOT NULL REFERENCES users(id),
-	operation	TEXT NOT NULL,
-	idem_key	TEXT NOT NULL,
-	fingerprint	TEXT NOT NULL,
-	status		TEXT NOT NULL CHECK (status IN ('processing', 'completed')),
-	response_status	INTEGER,
-	response_headers TEXT,
-	response_body	BLOB,
-	created_at	TEXT NOT NULL,
-	expires_at	TEXT NOT NULL,
-	UNIQUE (user_id, operation, idem_key)
-);
-CREATE INDEX idempotency_keys_expires ON idempotency_keys(expires_at);
+\ir ../common/keys.sql
 
 -- One row per charge, shown as "ch_<id>". A declined card writes none.
 -- idem_key is the Idempotency-Key the charge was made under: a ledger with

@@ -19,10 +19,4 @@ ALTER TABLE payments ADD CHECK ((status = 'succeeded') = (provider_charge_id IS 
 CREATE UNIQUE INDEX payments_one_live ON payments(order_id)
 	WHERE status IN ('pending', 'succeeded');
 
-ALTER TABLE idempotency_keys ADD COLUMN recovery_point text;
-ALTER TABLE idempotency_keys ADD COLUMN resource_id bigint;
-ALTER TABLE idempotency_keys ADD COLUMN request bytea;
-ALTER TABLE idempotency_keys ADD COLUMN lease_owner text;
-ALTER TABLE idempotency_keys ADD COLUMN lease_until text COLLATE "C";
-CREATE INDEX idempotency_keys_leases ON idempotency_keys(lease_until)
-	WHERE lease_until IS NOT NULL;
+\ir ../common/keys-leases.sql
