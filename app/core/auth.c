@@ -44,10 +44,9 @@ auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
 	if (rc == DB_ROW)
 		return 0;
 	if (rc != DB_DONE) {
-		http_problem(res, &problem_service_busy, "The token could not be "
+		http_problem_retry(res, &problem_service_busy, 1, "The token could not be "
 		    "checked: the database did not answer. Nothing was written; "
 		    "retry shortly with the same token.");
-		http_header(res, "Retry-After", "1");
 		return -1;
 	}
 	http_problem(res, &problem_unauthorized,

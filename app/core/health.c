@@ -11,9 +11,8 @@ health_get(struct db *db, const struct request *req, struct response *res)
 	(void)req;
 	stmt_reset(st);
 	if (rc != DB_ROW) {
-		http_problem(res, &problem_service_busy,
+		http_problem_retry(res, &problem_service_busy, 1,
 		    "The database does not answer; see the server log.");
-		http_header(res, "Retry-After", "1");
 		return;
 	}
 	o = json_object_new_object();

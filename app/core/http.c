@@ -359,6 +359,28 @@ http_problem(struct response *res, const struct problem_type *p,
 }
 
 void
+http_problem_retry(struct response *res, const struct problem_type *p,
+    long seconds, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	problem(res, p, 0, NULL, fmt, ap);
+	va_end(ap);
+	http_header(res, "Retry-After", "%ld", seconds);
+}
+
+void
+http_json_list(struct response *res, const char *name,
+    struct json_object *list)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, name, list);	/* steals list */
+	http_json(res, 200, o);
+}
+
+void
 http_problem_ext(struct response *res, const struct problem_type *p,
     int status, struct json_object *ext, const char *fmt, ...)
 {

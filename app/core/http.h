@@ -107,6 +107,16 @@ void	 http_problem_ext(struct response *, const struct problem_type *p,
 	     int status, struct json_object *ext, const char *fmt, ...)
 	     __attribute__((format(printf, 5, 6)));
 
+/* The same with a Retry-After of seconds: an answer that says when to come
+ * back (409 in progress, 503 busy, 507 full). */
+void	 http_problem_retry(struct response *, const struct problem_type *p,
+	     long seconds, const char *fmt, ...)
+	     __attribute__((format(printf, 4, 5)));
+
+/* Answers 200 with the object { name: list } (list is taken over). */
+void	 http_json_list(struct response *, const char *name,
+	     struct json_object *list);
+
 /* Returns the query parameter name as an integer in [min, max], def when
  * it is absent, or -1 when it is not such an integer. */
 long	 http_query_long(const struct request *, const char *name, long def,

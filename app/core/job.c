@@ -29,22 +29,21 @@ static void
 reply_full(struct response *res, int unknown)
 {
 	res->outcome = "full";
-	http_problem(res, &problem_insufficient_storage, "The database's disk "
-	    "is full, so this request could not be saved%s. Retry the same "
-	    "request with the same key after Retry-After seconds%s.", unknown ?
-	    " and whether any of it was is unknown" : "; it was rolled back and "
-	    "nothing was written", unknown ? ": if it was saved you get its "
-	    "stored answer" : "");
-	http_header(res, "Retry-After", "10");
+	http_problem_retry(res, &problem_insufficient_storage, 10, "The "
+	    "database's disk is full, so this request could not be saved%s. "
+	    "Retry the same request with the same key after Retry-After "
+	    "seconds%s.", unknown ? " and whether any of it was is unknown" :
+	    "; it was rolled back and nothing was written", unknown ? ": if it "
+	    "was saved you get its stored answer" : "");
 }
 
 void
 job_reply_busy(struct response *res)
 {
 	res->outcome = "busy";
-	http_problem(res, &problem_service_busy, "The database is busy. Nothing "
-	    "was written; retry the same request with the same key.");
-	http_header(res, "Retry-After", "1");
+	http_problem_retry(res, &problem_service_busy, 1, "The database is "
+	    "busy. Nothing was written; retry the same request with the same "
+	    "key.");
 }
 
 /* The database server cannot be reached (DB_GONE): 503 with Retry-After,
@@ -53,13 +52,12 @@ static void
 reply_gone(struct response *res, int unknown)
 {
 	res->outcome = unknown ? "unknown" : "busy";
-	http_problem(res, &problem_service_busy, "The connection to the "
+	http_problem_retry(res, &problem_service_busy, 1, "The connection to the "
 	    "database was lost%s. Retry the same request with the same key "
 	    "after Retry-After seconds%s.", unknown ? " while this request was "
 	    "being saved, so whether it was saved is unknown" : "; nothing was "
 	    "written", unknown ? ": if it was saved you get its stored answer, "
 	    "if not it runs then" : "");
-	http_header(res, "Retry-After", "1");
 }
 
 /* Sets res from the writer's outcome for job: as its run left it when it

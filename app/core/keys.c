@@ -5,7 +5,7 @@
 void
 keys_list(struct db *db, const struct request *req, struct response *res)
 {
-	struct json_object	*list, *o;
+	struct json_object	*list;
 	struct stmt		*st;
 	long			 limit;
 
@@ -19,7 +19,5 @@ keys_list(struct db *db, const struct request *req, struct response *res)
 		    "be read; see the server log.");
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "idempotency_keys", list);	/* steals list */
-	http_json(res, 200, o);
+	http_json_list(res, "idempotency_keys", list);
 }

@@ -27,10 +27,10 @@ reply_in_progress(struct response *res, const char *lease_until, time_t now)
 	if (time_parse_rfc3339(lease_until, &until) == 0 && until - now > 1)
 		wait = (long)(until - now);
 	res->outcome = "in-progress";
-	http_problem(res, &problem_key_in_progress, "The first request with "
-	    "Idempotency-Key \"%s\" has not finished. Retry the same request "
-	    "after Retry-After seconds to get its answer.", res->key);
-	http_header(res, "Retry-After", "%ld", wait);
+	http_problem_retry(res, &problem_key_in_progress, wait, "The first "
+	    "request with Idempotency-Key \"%s\" has not finished. Retry the "
+	    "same request after Retry-After seconds to get its answer.",
+	    res->key);
 }
 
 /* Answers from the stored row in st (columns of STMT_KEY_SELECT):

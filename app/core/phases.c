@@ -93,10 +93,9 @@ answer_other(struct db *db, struct phased_job *j)
 	case KEY_ANSWERED:
 		return 0;
 	case KEY_RESUME:	/* expired, yet not ours: someone takes it */
-		http_problem(res, &problem_key_in_progress, "Another request "
-		    "is resuming Idempotency-Key \"%s\" right now. Retry after "
-		    "Retry-After seconds to get its answer.", res->key);
-		http_header(res, "Retry-After", "1");
+		http_problem_retry(res, &problem_key_in_progress, 1, "Another "
+		    "request is resuming Idempotency-Key \"%s\" right now. Retry "
+		    "after Retry-After seconds to get its answer.", res->key);
 		res->outcome = "in-progress";
 		return 0;
 	default:
@@ -368,13 +367,13 @@ phases_run(struct db *db, struct writer *w, const struct route *r,
 		}
 		db_tx(db, STMT_ROLLBACK);
 		res->outcome = "no-slot";
-		http_problem(res, &problem_service_busy, "%d requests are "
-		    "waiting on the payment provider already, as many as this "
-		    "server holds open at once. Nothing was claimed, written or "
-		    "charged for this one: retry the same request with the "
-		    "same key after Retry-After seconds.", slots);
 		/* 1 to 4 s: clients refused together come back apart. */
-		http_header(res, "Retry-After", "%ld", 1 + jitter_s(3));
+		http_problem_retry(res, &problem_service_busy, 1 + jitter_s(3),
+		    "%d requests are waiting on the payment provider already, "
+		    "as many as this server holds open at once. Nothing was "
+		    "claimed, written or charged for this one: retry the same "
+		    "request with the same key after Retry-After seconds.",
+		    slots);
 		return;
 	}
 	phases_resume(w, r, req, fp, key_id, res, NULL);

@@ -38,9 +38,8 @@ path_match(const char *pattern, const char *path, int64_t *id)
 static void
 reply_unavailable(struct response *res, const char *why)
 {
-	http_problem(res, &problem_service_busy, "The database %s; see the "
+	http_problem_retry(res, &problem_service_busy, 1, "The database %s; see the "
 	    "server log. Nothing was written; retry shortly.", why);
-	http_header(res, "Retry-After", "1");
 }
 
 /* Appends the methods api allows on path to allow, as an Allow header

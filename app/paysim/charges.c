@@ -195,7 +195,7 @@ charges_before_claim(struct db *db, struct writer *w,
 void
 charges_list(struct db *db, const struct request *req, struct response *res)
 {
-	struct json_object	*list, *o;
+	struct json_object	*list;
 	struct stmt		*st;
 	char			 reference[65];
 	int			 n;
@@ -219,7 +219,5 @@ charges_list(struct db *db, const struct request *req, struct response *res)
 		reply_failed(res);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "charges", list);	/* steals list */
-	http_json(res, 200, o);
+	http_json_list(res, "charges", list);
 }

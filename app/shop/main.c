@@ -1,6 +1,6 @@
 /* main.c — the onceshop binary: its configuration, its subcommands (init,
- * user add, sweep, complete, problems, --version) and, with no arguments, serving
- * (server.c). */
+ * user add, sweep, complete, problems, settings, --version) and, with no
+ * arguments, serving (server.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -174,8 +174,7 @@ usage(void)
 	    "       onceshop sweep           delete expired idempotency keys\n"
 	    "       onceshop complete        finish payments whose request stopped\n"
 	    "       onceshop problems        list the problem types (name, status, title)\n"
-	    "       onceshop settings        list the ONCESHOP_* variables (name, default,\n"
-	    "                                range, what)\n"
+	    "       onceshop settings        list the ONCESHOP_* variables\n"
 	    "       onceshop --version\n");
 	return 2;
 }

@@ -244,7 +244,7 @@ orders_get(struct db *db, const struct request *req, struct response *res)
 void
 orders_list(struct db *db, const struct request *req, struct response *res)
 {
-	struct json_object	*list, *order, *o;
+	struct json_object	*list, *order;
 	struct stmt		*st;
 	long			 limit;
 	enum db_rc		 rc;
@@ -268,7 +268,5 @@ orders_list(struct db *db, const struct request *req, struct response *res)
 		reply_failed(res);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "orders", list);	/* steals list */
-	http_json(res, 200, o);
+	http_json_list(res, "orders", list);
 }

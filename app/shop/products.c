@@ -4,7 +4,7 @@
 void
 products_list(struct db *db, const struct request *req, struct response *res)
 {
-	struct json_object	*list, *o;
+	struct json_object	*list;
 
 	(void)req;
 	if ((list = stmt_json_rows(db_stmt(db, STMT_PRODUCTS_LIST))) == NULL) {
@@ -12,7 +12,5 @@ products_list(struct db *db, const struct request *req, struct response *res)
 		    "not be read; see the server log.");
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "products", list);	/* steals list */
-	http_json(res, 200, o);
+	http_json_list(res, "products", list);
 }
