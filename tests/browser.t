@@ -33,4 +33,18 @@ done < <(node "$ROOT/tests/browser/demo.mjs" "$BASE" "$ROOT/build/browser" 2>&1;
 
 is "$(sql "SELECT stock FROM products WHERE sku = 'CUP-LIMITED'")" 5 \
 	"the database agrees: the out-of-stock order reserved no cup"
+
+# banner WANT: the lesson banner, as tests/browser/banner.mjs sees it.
+banner() {
+	local line
+	line=$(node "$ROOT/tests/browser/banner.mjs" "$BASE" "$1" 2>&1 | tail -1)
+	case $line in
+	"ok - "*) pass "${line#ok - }" ;;
+	*) fail "the lesson banner ($1)" "$line" ;;
+	esac
+}
+banner ""
+stop_server
+ONCESHOP_LESSON=memory-store start_server
+banner memory-store
 done_testing

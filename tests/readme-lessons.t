@@ -8,7 +8,10 @@
 #            port 18081 becomes that server's (the first one is stopped
 #            meanwhile, and started again after, on its port);
 #   restart  runs after the server was stopped and started again, on the
-#            same port with the same databases, as Ctrl-C and `make run` do.
+#            same port with the same databases, as Ctrl-C and `make run` do;
+#   lesson   runs after the same restart with ONCESHOP_LESSON=memory-store,
+#   lesson_restart  after one more such restart; the server then goes back
+#            to no lesson, as the README says to.
 # Unmarked blocks are not run: the one that starts the second server.
 # make run's payment timings, shortened (tok_slow still answers in time).
 export PAYSIM_SLOW_MS=1000 ONCESHOP_PROVIDER_TIMEOUT_MS=2000
@@ -34,6 +37,14 @@ restart_server() {
 	local port=${BASE##*:}
 	stop_server
 	cd "$ROOT" && PORT_LO=$port PORT_HI=$port start_server && cd "$EXAMPLES/cwd"
+}
+
+# lesson_server_run TEXT [again]: restarts the server with the memory-store
+# lesson on and runs TEXT; after "again", starts it without the lesson.
+lesson_server_run() {
+	ONCESHOP_LESSON=memory-store restart_server
+	run_example "README, with ONCESHOP_LESSON=memory-store" "$1"
+	[ -z "${2:-}" ] || restart_server
 }
 
 # ttl_server_run TEXT: runs TEXT against a second server, keys kept 5 s.
@@ -64,6 +75,8 @@ while IFS= read -r -d '' mark && IFS= read -r -d '' code; do
 	run) run_example "README" "$code" ;;
 	ttl) ttl_server_run "$code" ;;
 	restart) restart_server; run_example "README, after a restart" "$code" ;;
+	lesson) lesson_server_run "$code" ;;
+	lesson_restart) lesson_server_run "$code" again ;;
 	*) echo "# not run: ${code%%$'\n'*}" ;;
 	esac
 done < <(blocks)

@@ -1,5 +1,6 @@
 /* health.c — GET /health: the process is up and the database answers. */
 #include "builtin.h"
+#include "lesson.h"
 
 void
 health_get(struct db *db, const struct request *req, struct response *res)
@@ -17,5 +18,8 @@ health_get(struct db *db, const struct request *req, struct response *res)
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("ok"));
+	if (lesson_name() != NULL)
+		json_object_object_add(o, "lesson",
+		    json_object_new_string(lesson_name()));
 	http_json(res, 200, o);
 }

@@ -247,6 +247,14 @@ out_write(FCGX_Stream *out, const char *s, size_t n)
 		fwrite(s, 1, n, stdout);
 }
 
+static const char	*lesson;
+
+void
+http_set_lesson(const char *name)
+{
+	lesson = name;
+}
+
 void
 http_write(const struct request *req, const struct response *res,
     FCGX_Stream *out)
@@ -256,6 +264,9 @@ http_write(const struct request *req, const struct response *res,
 	buf_printf(&head, "Status: %d %s\r\n", res->status,
 	    reason_phrase(res->status));
 	buf_puts(&head, "Cache-Control: no-store\r\n");
+	/* Not in res: a stored answer must not carry it. */
+	if (lesson != NULL)
+		buf_printf(&head, "Onceshop-Lesson: %s\r\n", lesson);
 	buf_append(&head, res->headers.data, res->headers.len);
 	if (res->status != 204)
 		buf_printf(&head, "Content-Length: %zu\r\n", res->body.len);

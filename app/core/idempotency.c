@@ -39,7 +39,8 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	json_object_put(json);
 
 	/* A stored key needs no writer: answer it from a plain read. */
-	switch (keystore_lookup(db, req, r->operation, fp, &resume_id, res)) {
+	switch (keystore_for(r->phased != NULL)->lookup(db, req, r->operation,
+	    fp, &resume_id, res)) {
 	case KEY_ANSWERED:
 		return;
 	case KEY_NEW:

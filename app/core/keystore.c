@@ -1,4 +1,5 @@
-/* keystore.c — the key rows (keystore.h). */
+/* keystore.c — the rules on a stored key, and the database store: the
+ * table idempotency_keys (keystore.h). */
 #include <string.h>
 
 #include <unistd.h>
@@ -10,11 +11,30 @@
 #define SWEEP_BATCH	200
 
 static long	 ttl = KEY_TTL_DEFAULT;
+static const struct key_store *single = &keystore_db;
 
 void
 keystore_configure(long ttl_seconds)
 {
 	ttl = ttl_seconds;
+}
+
+long
+keystore_ttl(void)
+{
+	return ttl;
+}
+
+void
+keystore_use(const struct key_store *s)
+{
+	single = s;
+}
+
+const struct key_store *
+keystore_for(int phased)
+{
+	return phased ? &keystore_db : single;
 }
 
 /* Answers a processing key: 409 for as long as its lease lasts. */
@@ -33,23 +53,15 @@ reply_in_progress(struct response *res, const char *lease_until, time_t now)
 	    res->key);
 }
 
-/* Answers from the stored row in st (columns of STMT_KEY_SELECT):
- * KEY_ANSWERED, KEY_NEW when the row has expired, or KEY_RESUME for a
- * processing key whose lease has run out (its id in *resume_id). */
-static enum key_found
-answer_stored(struct stmt *st, const struct request *req, const char *fp,
-    int64_t *resume_id, struct response *res)
+enum key_found
+keystore_answer(const struct key_row *k, const struct request *req,
+    const char *fp, int64_t *resume_id, struct response *res)
 {
-	const char	*lease = col_text(st, 7);	/* "": none */
-	const void	*body;
-	size_t		 len;
-	int		 completed = strcmp(col_text(st, 1), "completed") == 0;
-
-	if (completed && strcmp(col_text(st, 5), req->now_text) <= 0) {
+	if (k->completed && strcmp(k->expires_at, req->now_text) <= 0) {
 		res->outcome = "new-expired";
 		return KEY_NEW;
 	}
-	if (strcmp(col_text(st, 0), fp) != 0) {
+	if (strcmp(k->fingerprint, fp) != 0) {
 		res->outcome = "mismatch";
 		http_problem(res, &problem_key_reused, "Idempotency-Key \"%s\" "
 		    "was first sent with a different body. A retry must repeat "
@@ -57,49 +69,56 @@ answer_stored(struct stmt *st, const struct request *req, const char *fp,
 		    "key. Nothing was written.", res->key);
 		return KEY_ANSWERED;
 	}
-	if (!completed) {
-		/* No lease: a single-phase claim, which is never seen
-		 * committed. */
-		if (*lease != '\0' && strcmp(lease, req->now_text) <= 0) {
-			*resume_id = col_int(st, 6);
+	if (!k->completed) {
+		/* No lease: a single-phase claim, which the database store
+		 * never shows committed. */
+		if (*k->lease_until != '\0' &&
+		    strcmp(k->lease_until, req->now_text) <= 0) {
+			*resume_id = k->id;
 			return KEY_RESUME;
 		}
-		reply_in_progress(res, lease, req->now);
+		reply_in_progress(res, k->lease_until, req->now);
 		return KEY_ANSWERED;
 	}
 	res->outcome = "replayed";
-	res->status = (int)col_int(st, 2);
+	res->status = k->status;
 	buf_reset(&res->headers);
-	buf_puts(&res->headers, col_text(st, 3));
+	buf_puts(&res->headers, k->headers);
 	buf_puts(&res->headers, "Idempotent-Replayed: true\r\n");
 	buf_reset(&res->body);
-	body = col_blob(st, 4, &len);
-	buf_append(&res->body, body, len);
+	buf_append(&res->body, k->body, k->body_len);
 	return KEY_ANSWERED;
 }
 
-enum key_found
-keystore_lookup(struct db *db, const struct request *req, const char *op,
+static enum key_found
+db_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_SELECT);
+	struct key_row	 k;
 	enum db_rc	 rc;
 	enum key_found	 found;
 
 	stmt_int(st, 1, req->user.id);
 	stmt_text(st, 2, op);
 	stmt_text(st, 3, res->key);
-	if ((rc = stmt_step(st)) == DB_ROW)
-		found = answer_stored(st, req, fp, resume_id, res);
-	else
+	if ((rc = stmt_step(st)) == DB_ROW) {
+		k = (struct key_row){ .fingerprint = col_text(st, 0),
+		    .completed = strcmp(col_text(st, 1), "completed") == 0,
+		    .status = (int)col_int(st, 2), .headers = col_text(st, 3),
+		    .expires_at = col_text(st, 5), .id = col_int(st, 6),
+		    .lease_until = col_text(st, 7) };
+		k.body = col_blob(st, 4, &k.body_len);
+		found = keystore_answer(&k, req, fp, resume_id, res);
+	} else
 		found = rc == DB_DONE ? KEY_NEW : rc == DB_BUSY ||
 		    rc == DB_GONE ? KEY_BUSY : KEY_FAILED;
 	stmt_reset(st);
 	return found;
 }
 
-int64_t
-keystore_claim(struct db *db, const struct request *req, const char *op,
+static int64_t
+db_claim(struct db *db, const struct request *req, const char *op,
     const char *fp, const char *key, const struct key_lease *lease)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_CLAIM);
@@ -126,17 +145,17 @@ keystore_claim(struct db *db, const struct request *req, const char *op,
 	return id;
 }
 
-int64_t
-keystore_reclaim(struct db *db, const struct request *req, const char *op,
+static int64_t
+db_reclaim(struct db *db, const struct request *req, const char *op,
     const char *fp, const char *key, const struct key_lease *lease)
 {
 	if (db_tx_lost(db) || db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE)
 		return -1;
-	return keystore_claim(db, req, op, fp, key, lease);
+	return db_claim(db, req, op, fp, key, lease);
 }
 
-int
-keystore_store(struct db *db, int64_t id, const struct response *res,
+static int
+db_store(struct db *db, int64_t id, const struct response *res,
     time_t now, const char *point)
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_STORE);
@@ -165,12 +184,32 @@ sweep_batch(struct db *db, time_t now)
 	return stmt_exec(st) == DB_DONE ? db_changes(db) : -1;
 }
 
-int
-keystore_housekeeping(struct db *db, time_t now)
+static int
+db_expire(struct db *db, time_t now)
 {
 	int64_t	 n = sweep_batch(db, now);
 
 	return n == -1 ? -1 : n == SWEEP_BATCH;
+}
+
+const struct key_store keystore_db = {
+	.name = "database",
+	.lookup = db_lookup,
+	.claim = db_claim,
+	.reclaim = db_reclaim,
+	.store = db_store,
+	.expire = db_expire,
+};
+
+int
+keystore_housekeeping(struct db *db, time_t now)
+{
+	int	 more = db_expire(db, now), lesson;
+
+	if (single != &keystore_db && more != -1 &&
+	    (lesson = single->expire(db, now)) != 0)
+		more = lesson;
+	return more;
 }
 
 long

@@ -1,9 +1,11 @@
-/* keystore.h — the key rows: every operation the idempotency rules need
- * on the table of keys, and nothing else touches it (but GET
- * /idempotency-keys, which lists them). Look up, claim, claim again after
- * a refusal, store the answer, sweep the expired. The claim, the business
- * write and the stored answer run in one transaction of the caller's
- * (the writer's), so "key recorded" and "order written" are never apart. */
+/* keystore.h — where the keys live: every operation the idempotency rules
+ * need on them, behind one boundary. Look up, claim, claim again after a
+ * refusal, store the answer, expire. The database store (keystore.c) keeps
+ * them in the table idempotency_keys, and its claim, the business write
+ * and the stored answer run in one transaction of the caller's (the
+ * writer's), so "key recorded" and "order written" are never apart: it is
+ * the only store a program gets without asking. The others are lessons
+ * (lesson.h): designs that fail, to be switched on and seen failing. */
 #ifndef ONCESHOP_KEYSTORE_H
 #define ONCESHOP_KEYSTORE_H
 
@@ -29,11 +31,25 @@ enum key_found {
 	KEY_FAILED,	/* a database error */
 };
 
-/* Looks the key (res->key) of req's user and op up and answers a stored
- * one: the same body's fingerprint fp replays, another is refused. */
-enum key_found keystore_lookup(struct db *, const struct request *req,
-	     const char *op, const char *fp, int64_t *resume_id,
-	     struct response *res);
+/* A stored key as a store found it. */
+struct key_row {
+	const char	*fingerprint;
+	int		 completed;	/* else processing */
+	const char	*expires_at;	/* RFC 3339 */
+	const char	*lease_until;	/* RFC 3339, or "": no lease */
+	int64_t		 id;
+	int		 status;	/* completed: the stored answer */
+	const char	*headers;
+	const void	*body;
+	size_t		 body_len;
+};
+
+/* The rules on a stored key, the same for every store: replay the same
+ * body's answer, refuse another body (422), answer 409 while it is
+ * processing; KEY_NEW once it has expired, KEY_RESUME (its id in
+ * *resume_id) for a processing key whose lease has run out. */
+enum key_found keystore_answer(const struct key_row *, const struct request *,
+	     const char *fp, int64_t *resume_id, struct response *);
 
 /* What a multi-phase operation's claim holds besides the key (phases.h):
  * its first recovery point and its lease. */
@@ -43,29 +59,55 @@ struct key_lease {
 	const char	*until;		/* RFC 3339 */
 };
 
-/* Claims key, inside the writer's transaction: inserts a processing row
- * (with lease and the request's body, for a multi-phase operation; else
- * NULL), or takes over an expired completed one. Returns its id, 0 if a
- * live row holds the key, or -1 on error. */
-int64_t	 keystore_claim(struct db *, const struct request *, const char *op,
-	     const char *fp, const char *key, const struct key_lease *);
+/* A store of keys. Each operation but lookup runs inside the writer's
+ * transaction on db. */
+struct key_store {
+	const char	*name;
+	/* Looks the key (res->key) of req's user and op up and answers a
+	 * stored one (keystore_answer). */
+	enum key_found	 (*lookup)(struct db *, const struct request *req,
+			     const char *op, const char *fp,
+			     int64_t *resume_id, struct response *res);
+	/* Claims key: a new processing key (with lease and the request's
+	 * body for a multi-phase operation; else NULL), or one that
+	 * expired. Returns its id, 0 if a live key holds it, -1 on error. */
+	int64_t		 (*claim)(struct db *, const struct request *,
+			     const char *op, const char *fp, const char *key,
+			     const struct key_lease *);
+	/* A refusal (4xx) is the operation's answer, stored, but nothing
+	 * else it wrote is kept: in the job that claimed key, rolls the
+	 * job's writes back to its savepoint and claims again (on
+	 * PostgreSQL this also makes a transaction that a failed statement
+	 * left unusable usable again). Returns as claim, or -1 if it could
+	 * not roll back. */
+	int64_t		 (*reclaim)(struct db *, const struct request *,
+			     const char *op, const char *fp, const char *key,
+			     const struct key_lease *);
+	/* Stores res as the answer of key id, completed at point (NULL for
+	 * a single-phase operation), expiring a TTL after now. 0 or -1. */
+	int		 (*store)(struct db *, int64_t id,
+			     const struct response *, time_t now,
+			     const char *point);
+	/* Forgets a few expired keys. 1 if there may be more, 0, or -1. */
+	int		 (*expire)(struct db *, time_t now);
+};
 
-/* A refusal (4xx) is the operation's answer, stored, but nothing else it
- * wrote is kept: in the job that claimed key, rolls the job's writes back
- * to its savepoint and claims again (on PostgreSQL this also makes a
- * transaction that a failed statement left unusable usable again). Returns
- * as keystore_claim, or -1 if it could not roll back. */
-int64_t	 keystore_reclaim(struct db *, const struct request *,
-	     const char *op, const char *fp, const char *key,
-	     const struct key_lease *);
+/* The database store: the table idempotency_keys. */
+extern const struct key_store keystore_db;
 
-/* Stores res as the answer of key row id, completed at point (NULL for a
- * single-phase operation), expiring a TTL after now. Returns 0 or -1. */
-int	 keystore_store(struct db *, int64_t id, const struct response *,
-	     time_t now, const char *point);
+/* Makes s the store of single-phase operations (a lesson's); call once,
+ * at start-up. Operations in phases keep the database store: their
+ * leases and recovery points are rows of its table. */
+void	 keystore_use(const struct key_store *s);
 
-/* The writer's housekeeping (writer.h): deletes one small batch of expired
- * keys. Returns 1 if there may be more, 0 if not, -1 on error. */
+/* The store of an operation: in phases (phased) or not. */
+const struct key_store *keystore_for(int phased);
+
+/* How long a stored answer is replayed (keystore_configure). */
+long	 keystore_ttl(void);
+
+/* The writer's housekeeping (writer.h): expires a few keys of each store in
+ * use. Returns 1 if there may be more, 0 if not, -1 on error. */
 int	 keystore_housekeeping(struct db *, time_t now);
 
 /* onceshop sweep: deletes every expired key, one small transaction at a

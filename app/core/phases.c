@@ -42,6 +42,7 @@ enum entry {
 
 struct phased_job {
 	const struct route	*route;
+	const struct key_store	*keys;		/* where its key lives */
 	const struct request	*req;
 	const char		*fp;
 	struct phase_run	 run;
@@ -88,7 +89,7 @@ answer_other(struct db *db, struct phased_job *j)
 	int64_t		 id = 0;
 
 	j->answered = 1;
-	switch (keystore_lookup(db, j->req, j->route->operation, j->fp, &id,
+	switch (j->keys->lookup(db, j->req, j->route->operation, j->fp, &id,
 	    res)) {
 	case KEY_ANSWERED:
 		return 0;
@@ -182,7 +183,7 @@ enter(struct db *db, struct phased_job *j, const struct key_lease *lease,
 {
 	switch (j->entry) {
 	case ENTRY_CLAIM:
-		j->key_id = keystore_claim(db, j->req, j->route->operation,
+		j->key_id = j->keys->claim(db, j->req, j->route->operation,
 		    j->fp, j->run.res->key, lease);
 		if (j->key_id == -1) {
 			reply_failed(j, "The key could not be claimed");
@@ -230,12 +231,12 @@ finish(struct db *db, struct phased_job *j, const struct key_lease *lease,
 		return -1;
 	}
 	if (j->entry == ENTRY_CLAIM && res->status >= 400 &&
-	    (j->key_id = keystore_reclaim(db, j->req, j->route->operation,
+	    (j->key_id = j->keys->reclaim(db, j->req, j->route->operation,
 	    j->fp, res->key, lease)) <= 0) {
 		reply_failed(j, "The key could not be claimed again");
 		return -1;
 	}
-	if (keystore_store(db, j->key_id, res, now, point) == -1) {
+	if (j->keys->store(db, j->key_id, res, now, point) == -1) {
 		reply_failed(j, "The answer could not be stored");
 		return -1;
 	}
@@ -360,7 +361,7 @@ phases_run(struct db *db, struct writer *w, const struct route *r,
 		/* The key may have been claimed since the caller looked: a
 		 * copy of a payment in flight is told 409, a finished one
 		 * gets its answer; only a new payment is refused. */
-		if (keystore_lookup(db, req, r->operation, fp, &id, res) ==
+		if (keystore_db.lookup(db, req, r->operation, fp, &id, res) ==
 		    KEY_ANSWERED) {
 			db_tx(db, STMT_ROLLBACK);
 			return;
@@ -386,6 +387,7 @@ phases_resume(struct writer *w, const struct route *r,
     struct response *res, int *retry_after)
 {
 	struct phased_job	 j = { .route = r, .req = req, .fp = fp,
+	    .keys = keystore_for(r->phased != NULL),
 	    .run = { .req = req, .res = res }, .entry = key_id ?
 	    ENTRY_TAKE_OVER : ENTRY_CLAIM, .key_id = key_id };
 	struct write_job	 job = { .run = phased_write, .arg = &j };

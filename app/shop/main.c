@@ -13,6 +13,7 @@
 #include "log.h"
 #include "job.h"
 #include "keystore.h"
+#include "lesson.h"
 #include "completer.h"
 #include "phases.h"
 #include "provider.h"
@@ -37,6 +38,7 @@ struct config {
 	const char	*db_url;	/* PostgreSQL, if set */
 	const char	*schema_dir;
 	const char	*sync;
+	const char	*lesson;
 	long		 ttl;
 	long		 busy_ms;
 	long		 threads;
@@ -78,6 +80,8 @@ static const struct setting settings[] = {
 	SET_NUMBER("ONCESHOP_PROVIDER_TIMEOUT_MS", C, provider.timeout_ms,
 	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000, "ms",
 	    "how long a payment waits for the provider"),
+	SET_TEXT("ONCESHOP_LESSON", C, lesson, "",
+	    "a design that fails, to be seen failing: memory-store"),
 };
 #undef C
 
@@ -92,6 +96,8 @@ config_read(struct config *c)
 	    sizeof(settings[0]), c) == -1)
 		return -1;
 	c->sync_full = strcmp(c->sync, "full") == 0;
+	if (lesson_configure("onceshop", c->lesson) == -1)
+		return -1;
 	/* Of the request threads, those a payment may hold while the
 	 * provider answers: half by default, and never all of them. */
 	slots_max = c->threads > 1 ? c->threads - 1 : 1;

@@ -208,5 +208,15 @@ $("user").onchange = () => {
 $("token").onchange = refresh;
 $("show-gets").onchange = () => $("log").classList.toggle("show-own", $("show-gets").checked);
 
+// A lesson (ONCESHOP_LESSON) is a design that fails on purpose: say so
+// above everything while one is on.
+api("GET", "/health", { own: true }).then((r) => {
+  const lesson = r.body && r.body.lesson;
+  if (!lesson) return;
+  $("lesson-banner").textContent = `Lesson on: ${lesson}. The server runs a design ` +
+    `that fails on purpose (README, "Where the keys live"): not how onceshop keeps keys.`;
+  $("lesson-banner").hidden = false;
+});
+
 initLessons({ refresh, fillPayment });
 refresh();

@@ -1,0 +1,21 @@
+/* lesson.h — the designs the course warns against, switched on by name to
+ * be seen failing (README, "Where the keys live"): ONCESHOP_LESSON names
+ * one, and nothing else turns one on. Never for a real service: the server
+ * logs a warning when it starts, every answer carries an Onceshop-Lesson
+ * header, GET /health names it and the demo page shows a banner. */
+#ifndef ONCESHOP_LESSON_H
+#define ONCESHOP_LESSON_H
+
+#include "keystore.h"
+
+/* memory-store: the keys in this process's memory (lesson_memory.c). */
+extern const struct key_store lesson_memory_store;
+
+/* Switches the lesson name on (NULL or "": none). Returns 0, or -1 after
+ * telling stderr, as program, which lessons there are. */
+int		 lesson_configure(const char *program, const char *name);
+
+/* The lesson that is on, or NULL. */
+const char	*lesson_name(void);
+
+#endif
