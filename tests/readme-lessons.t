@@ -11,7 +11,9 @@
 #            same port with the same databases, as Ctrl-C and `make run` do;
 #   lesson   runs after the same restart with ONCESHOP_LESSON=memory-store,
 #   lesson_restart  after one more such restart; the server then goes back
-#            to no lesson, as the README says to.
+#            to no lesson, as the README says to;
+#   select   runs after a restart with ONCESHOP_LESSON=select-then-insert
+#            (and a pause of 300 ms), then goes back to no lesson.
 # Unmarked blocks are not run: the one that starts the second server.
 # make run's payment timings, shortened (tok_slow still answers in time).
 export PAYSIM_SLOW_MS=1000 ONCESHOP_PROVIDER_TIMEOUT_MS=2000
@@ -77,6 +79,9 @@ while IFS= read -r -d '' mark && IFS= read -r -d '' code; do
 	restart) restart_server; run_example "README, after a restart" "$code" ;;
 	lesson) lesson_server_run "$code" ;;
 	lesson_restart) lesson_server_run "$code" again ;;
+	select) ONCESHOP_LESSON=select-then-insert ONCESHOP_LESSON_PAUSE_MS=300 restart_server
+		run_example "README, with ONCESHOP_LESSON=select-then-insert" "$code"
+		restart_server ;;
 	*) echo "# not run: ${code%%$'\n'*}" ;;
 	esac
 done < <(blocks)

@@ -14,6 +14,9 @@ static const struct {
 	{ "memory-store", &lesson_memory_store, "idempotency keys in this "
 	    "process's memory: a restart forgets them, and each server has "
 	    "its own" },
+	{ "select-then-insert", &lesson_select_store, "a key is claimed by "
+	    "looking it up, then inserting it where no UNIQUE stops a second "
+	    "insert: concurrent copies may each make an order" },
 };
 
 static const char	*on;

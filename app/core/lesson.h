@@ -11,6 +11,14 @@
 /* memory-store: the keys in this process's memory (lesson_memory.c). */
 extern const struct key_store lesson_memory_store;
 
+/* select-then-insert: the claim as a look-up, then an insert that no
+ * UNIQUE protects (lesson_select.c). */
+extern const struct key_store lesson_select_store;
+
+/* Sets how long select-then-insert waits between its look-up and its
+ * insert (ONCESHOP_LESSON_PAUSE_MS), to widen the race for the lesson. */
+void		 lesson_select_configure(long pause_ms);
+
 /* Switches the lesson name on (NULL or "": none). Returns 0, or -1 after
  * telling stderr, as program, which lessons there are. */
 int		 lesson_configure(const char *program, const char *name);

@@ -99,4 +99,24 @@ const struct stmt_def core_stmts[STMT_CORE__MAX] = {
 	    "AND status = 'processing' "
 	    "ORDER BY coalesce(retry_at, lease_until), id LIMIT ?"),
 	[STMT_HEALTH] = S("SELECT count(*) FROM users"),
+
+	/* The lesson select-then-insert: look, then insert, with nothing
+	 * (no UNIQUE) to stop a second insert of the same key. */
+	[STMT_LESSON_KEY_SELECT] =
+	    S("SELECT fingerprint, status, response_status, response_headers, "
+	    "response_body, expires_at, id FROM lesson_keys "
+	    "WHERE user_id = ? AND operation = ? AND idem_key = ? "
+	    "ORDER BY id DESC LIMIT 1"),
+	[STMT_LESSON_KEY_INSERT] =
+	    S("INSERT INTO lesson_keys (user_id, operation, idem_key, "
+	    "fingerprint, status, created_at, expires_at) "
+	    "VALUES (?, ?, ?, ?, 'processing', ?, ?) RETURNING id"),
+	[STMT_LESSON_KEY_STORE] =
+	    S("UPDATE lesson_keys SET status = 'completed', response_status = ?, "
+	    "response_headers = ?, response_body = ?, expires_at = ? "
+	    "WHERE id = ?"),
+	[STMT_LESSON_KEYS_SWEEP] =
+	    S("DELETE FROM lesson_keys WHERE id IN (SELECT id FROM lesson_keys "
+	    "WHERE expires_at <= ? AND status = 'completed' "
+	    "ORDER BY expires_at LIMIT ?)"),
 };

@@ -21,6 +21,9 @@ enum stmt_id {
 	STMT_KEY_BACKOFF, STMT_KEYS_STALLED,
 	/* health.c */
 	STMT_HEALTH,
+	/* lesson_select.c: a lesson's keys, without the UNIQUE */
+	STMT_LESSON_KEY_SELECT, STMT_LESSON_KEY_INSERT, STMT_LESSON_KEY_STORE,
+	STMT_LESSON_KEYS_SWEEP,
 	STMT_CORE__MAX	/* a program's statements are numbered from here */
 };
 

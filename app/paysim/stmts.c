@@ -31,7 +31,7 @@ static const struct stmt_def stmts[STMT_PAYSIM__END - STMT_CORE__MAX] = {
 
 const struct db_schema paysim_schema = {
 	.name = "paysim",
-	.version = 3,		/* the last schema/paysim/NNN-*.sql */
+	.version = 4,		/* the last schema/paysim/NNN-*.sql */
 	.stmts = stmts,
 	.nstmts = sizeof(stmts) / sizeof(stmts[0]),
 };

@@ -39,6 +39,7 @@ struct config {
 	const char	*schema_dir;
 	const char	*sync;
 	const char	*lesson;
+	long		 lesson_pause_ms;
 	long		 ttl;
 	long		 busy_ms;
 	long		 threads;
@@ -80,8 +81,10 @@ static const struct setting settings[] = {
 	SET_NUMBER("ONCESHOP_PROVIDER_TIMEOUT_MS", C, provider.timeout_ms,
 	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000, "ms",
 	    "how long a payment waits for the provider"),
-	SET_TEXT("ONCESHOP_LESSON", C, lesson, "",
-	    "a design that fails, to be seen failing: memory-store"),
+	SET_TEXT("ONCESHOP_LESSON", C, lesson, "", "a design that fails, to "
+	    "be seen failing: memory-store, select-then-insert"),
+	SET_NUMBER("ONCESHOP_LESSON_PAUSE_MS", C, lesson_pause_ms, 0, 0, 10000,
+	    "ms", "select-then-insert: the wait between look-up and insert"),
 };
 #undef C
 
@@ -98,6 +101,7 @@ config_read(struct config *c)
 	c->sync_full = strcmp(c->sync, "full") == 0;
 	if (lesson_configure("onceshop", c->lesson) == -1)
 		return -1;
+	lesson_select_configure(c->lesson_pause_ms);
 	/* Of the request threads, those a payment may hold while the
 	 * provider answers: half by default, and never all of them. */
 	slots_max = c->threads > 1 ? c->threads - 1 : 1;

@@ -70,7 +70,7 @@ static const struct stmt_def stmts[STMT_SHOP__END - STMT_CORE__MAX] = {
 
 const struct db_schema shop_schema = {
 	.name = "onceshop",
-	.version = 3,		/* the last schema/NNN-*.sql */
+	.version = 4,		/* the last schema/NNN-*.sql */
 	.stmts = stmts,
 	.nstmts = sizeof(stmts) / sizeof(stmts[0]),
 };
