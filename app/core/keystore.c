@@ -90,11 +90,10 @@ keystore_answer(const struct key_row *k, const struct request *req,
 	return KEY_ANSWERED;
 }
 
-static enum key_found
-db_lookup(struct db *db, const struct request *req, const char *op,
+enum key_found
+keystore_select(struct stmt *st, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
-	struct stmt	*st = db_stmt(db, STMT_KEY_SELECT);
 	struct key_row	 k;
 	enum db_rc	 rc;
 	enum key_found	 found;
@@ -115,6 +114,14 @@ db_lookup(struct db *db, const struct request *req, const char *op,
 		    rc == DB_GONE ? KEY_BUSY : KEY_FAILED;
 	stmt_reset(st);
 	return found;
+}
+
+static enum key_found
+db_lookup(struct db *db, const struct request *req, const char *op,
+    const char *fp, int64_t *resume_id, struct response *res)
+{
+	return keystore_select(db_stmt(db, STMT_KEY_SELECT), req, op, fp,
+	    resume_id, res);
 }
 
 static int64_t

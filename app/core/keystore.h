@@ -51,6 +51,13 @@ struct key_row {
 enum key_found keystore_answer(const struct key_row *, const struct request *,
 	     const char *fp, int64_t *resume_id, struct response *);
 
+/* Runs st, a look-up of a key by user, operation and key (res->key) whose
+ * row has the columns of STMT_KEY_SELECT, and answers as keystore_answer;
+ * KEY_BUSY or KEY_FAILED when the database did not answer. */
+enum key_found keystore_select(struct stmt *st, const struct request *,
+	     const char *op, const char *fp, int64_t *resume_id,
+	     struct response *);
+
 /* What a multi-phase operation's claim holds besides the key (phases.h):
  * its first recovery point and its lease. */
 struct key_lease {

@@ -28,27 +28,8 @@ static enum key_found
 select_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
-	struct stmt	*st = db_stmt(db, STMT_LESSON_KEY_SELECT);
-	struct key_row	 k;
-	enum db_rc	 rc;
-	enum key_found	 found;
-
-	stmt_int(st, 1, req->user.id);
-	stmt_text(st, 2, op);
-	stmt_text(st, 3, res->key);
-	if ((rc = stmt_step(st)) == DB_ROW) {
-		k = (struct key_row){ .fingerprint = col_text(st, 0),
-		    .completed = strcmp(col_text(st, 1), "completed") == 0,
-		    .status = (int)col_int(st, 2), .headers = col_text(st, 3),
-		    .expires_at = col_text(st, 5), .id = col_int(st, 6),
-		    .lease_until = "" };
-		k.body = col_blob(st, 4, &k.body_len);
-		found = keystore_answer(&k, req, fp, resume_id, res);
-	} else
-		found = rc == DB_DONE ? KEY_NEW : rc == DB_BUSY ||
-		    rc == DB_GONE ? KEY_BUSY : KEY_FAILED;
-	stmt_reset(st);
-	return found;
+	return keystore_select(db_stmt(db, STMT_LESSON_KEY_SELECT), req, op,
+	    fp, resume_id, res);
 }
 
 /* Inserts a processing key. Returns its id, or -1. */

@@ -104,7 +104,7 @@ const struct stmt_def core_stmts[STMT_CORE__MAX] = {
 	 * (no UNIQUE) to stop a second insert of the same key. */
 	[STMT_LESSON_KEY_SELECT] =
 	    S("SELECT fingerprint, status, response_status, response_headers, "
-	    "response_body, expires_at, id FROM lesson_keys "
+	    "response_body, expires_at, id, '' AS lease_until FROM lesson_keys "
 	    "WHERE user_id = ? AND operation = ? AND idem_key = ? "
 	    "ORDER BY id DESC LIMIT 1"),
 	[STMT_LESSON_KEY_INSERT] =
