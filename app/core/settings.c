@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "problems.h"
 #include "settings.h"
+#include "util.h"
 
 /* Returns 1 if v is one of choices ("a|b|c"). */
 static int
@@ -93,4 +95,23 @@ settings_print(const struct setting *table, size_t n)
 			break;
 		}
 	}
+}
+
+int
+settings_subcommand(const char *program, int argc, char *argv[],
+    const struct problem_type *const problems[],
+    const struct setting *table, size_t n)
+{
+	if (argc != 2)
+		return -1;
+	if (strcmp(argv[1], "--version") == 0)
+		printf("%s %s\n", program, ONCESHOP_VERSION);
+	else if (strcmp(argv[1], "problems") == 0) {
+		problems_print(core_problems);
+		problems_print(problems);
+	} else if (strcmp(argv[1], "settings") == 0)
+		settings_print(table, n);
+	else
+		return -1;
+	return 0;
 }

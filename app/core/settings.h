@@ -48,4 +48,14 @@ int	 settings_read(const char *program, const struct setting *table,
 /* Prints the table: name, default, range or choices, what. */
 void	 settings_print(const struct setting *table, size_t n);
 
+struct problem_type;
+
+/* Answers the subcommands every program has that read no configuration:
+ * --version, problems (the core's problem types and the program's own,
+ * a NULL-ended list) and settings (table). Returns the exit status, or -1
+ * when argv is none of them. */
+int	 settings_subcommand(const char *program, int argc, char *argv[],
+	     const struct problem_type *const problems[],
+	     const struct setting *table, size_t n);
+
 #endif

@@ -152,21 +152,12 @@ int
 main(int argc, char *argv[])
 {
 	struct config	 c;
+	int		 rc;
 
 	log_set_name("paysim");
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("paysim " ONCESHOP_VERSION);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "problems") == 0) {
-		problems_print(core_problems);
-		problems_print(paysim_problems);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "settings") == 0) {
-		settings_print(settings, sizeof(settings) / sizeof(settings[0]));
-		return 0;
-	}
+	if ((rc = settings_subcommand("paysim", argc, argv, paysim_problems,
+	    settings, sizeof(settings) / sizeof(settings[0]))) != -1)
+		return rc;
 	if (config_read(&c) == -1)
 		return 1;
 	if (argc == 1 && isatty(STDIN_FILENO))

@@ -199,19 +199,10 @@ main(int argc, char *argv[])
 	long		 n = 0;
 	int		 rc = 1, how;
 
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		puts("onceshop " ONCESHOP_VERSION);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "problems") == 0) {
-		problems_print(core_problems);
-		problems_print(shop_problems);
-		return 0;
-	}
-	if (argc == 2 && strcmp(argv[1], "settings") == 0) {
-		settings_print(settings, sizeof(settings) / sizeof(settings[0]));
-		return 0;
-	}
+	if ((rc = settings_subcommand("onceshop", argc, argv, shop_problems,
+	    settings, sizeof(settings) / sizeof(settings[0]))) != -1)
+		return rc;
+	rc = 1;
 	if (config_read(&c) == -1)
 		return 1;
 	if (argc == 1 && isatty(STDIN_FILENO))
