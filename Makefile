@@ -25,8 +25,9 @@ PAYSIM_THREADS	?=
 export PAYSIM_DB PAYSIM_SECRET PAYSIM_SLOW_MS PAYSIM_LOST_MS PAYSIM_THREADS
 
 PACKAGES = gcc make pkg-config lighttpd libfcgi-dev libsqlite3-dev \
-	   libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev postgresql curl sqlite3 jq perl wrk valgrind fiu-utils
-LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl libpq
+	   libjson-c-dev libssl-dev libcurl4-openssl-dev libpq-dev postgresql curl sqlite3 jq perl wrk valgrind fiu-utils \
+	   libhiredis-dev redis-server
+LIBS_PC	 = fcgi sqlite3 json-c libcrypto libcurl libpq hiredis
 
 CC	?= cc
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
@@ -138,7 +139,7 @@ DB ?= sqlite
 PG_PAYSIM_DB = $(if $(filter file,$(origin PAYSIM_DB)),$(CURDIR)/build/paysim-pg.db,$(PAYSIM_DB))
 run: build/onceshop build/paysim
 ifeq ($(DB),postgres)
-	@PORT=$(PORT) PAYSIM_DB=$(PG_PAYSIM_DB) tests/serve-pg.sh 1
+	@PORT=$(PORT) PAYSIM_DB=$(PG_PAYSIM_DB) tests/with-redis.sh tests/serve-pg.sh 1
 else
 	@build/onceshop init --demo
 	@build/paysim init
@@ -156,7 +157,7 @@ else
 		ONCESHOP_PROVIDER_SECRET=$(or $(ONCESHOP_PROVIDER_SECRET),$(PAYSIM_SECRET)) \
 		PAYSIM_BIN=$(CURDIR)/build/paysim \
 		ONCESHOP_SOCKET=/tmp/onceshop-$(PORT).sock ONCESHOP_LOG=/dev/stderr \
-		exec lighttpd -D -f lighttpd.conf
+		exec tests/with-redis.sh lighttpd -D -f lighttpd.conf
 endif
 
 cluster: build/onceshop build/paysim

@@ -96,7 +96,9 @@ stop_server() {
 		SERVER_PID=
 	fi
 }
-trap 'stop_second_host; stop_server; [ -z "$PGDB" ] || dropdb -h "$ONCESHOP_TEST_PG" -U postgres \
+# AT_EXIT: what a test started of its own, to stop before TMP goes.
+AT_EXIT=
+trap 'eval "$AT_EXIT"; stop_second_host; stop_server; [ -z "$PGDB" ] || dropdb -h "$ONCESHOP_TEST_PG" -U postgres \
 	--if-exists "$PGDB" 2>/dev/null; rm -rf "$TMP"' EXIT
 
 # sqlite_only REASON: a file that tests what only SQLite has (its lock, its

@@ -17,6 +17,9 @@ static const struct {
 	{ "select-then-insert", &lesson_select_store, "a key is claimed by "
 	    "looking it up, then inserting it where no UNIQUE stops a second "
 	    "insert: concurrent copies may each make an order" },
+	{ "redis-store", &lesson_redis_store, "idempotency keys in Redis, "
+	    "beside the database: the key and the order are never one "
+	    "transaction" },
 };
 
 static const char	*on;

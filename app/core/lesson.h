@@ -15,6 +15,21 @@ extern const struct key_store lesson_memory_store;
  * UNIQUE protects (lesson_select.c). */
 extern const struct key_store lesson_select_store;
 
+/* redis-store: the keys in Redis, beside the database (lesson_redis.c). */
+extern const struct key_store lesson_redis_store;
+
+/* Where redis-store crashes on purpose (ONCESHOP_LESSON_CRASH). */
+enum lesson_crash {
+	LESSON_CRASH_NONE,
+	LESSON_CRASH_AFTER_CLAIM,	/* the key claimed, no order yet */
+	LESSON_CRASH_AFTER_STORE,	/* the answer stored, no COMMIT yet */
+};
+
+/* Sets redis-store's server (a Unix socket), how long it waits for it,
+ * and where it crashes. */
+void		 lesson_redis_configure(const char *socket_path, int busy_ms,
+		     enum lesson_crash);
+
 /* Sets how long select-then-insert waits between its look-up and its
  * insert (ONCESHOP_LESSON_PAUSE_MS), to widen the race for the lesson. */
 void		 lesson_select_configure(long pause_ms);

@@ -39,6 +39,8 @@ struct config {
 	const char	*schema_dir;
 	const char	*sync;
 	const char	*lesson;
+	const char	*lesson_crash;
+	const char	*redis;
 	long		 lesson_pause_ms;
 	long		 ttl;
 	long		 busy_ms;
@@ -82,7 +84,12 @@ static const struct setting settings[] = {
 	    PROVIDER_TIMEOUT_DEFAULT, 100, 600000, "ms",
 	    "how long a payment waits for the provider"),
 	SET_TEXT("ONCESHOP_LESSON", C, lesson, "", "a design that fails, to "
-	    "be seen failing: memory-store, select-then-insert"),
+	    "be seen failing: memory-store, select-then-insert, redis-store"),
+	SET_TEXT("ONCESHOP_REDIS", C, redis, "",
+	    "redis-store: a Redis server's Unix socket"),
+	SET_CHOICE("ONCESHOP_LESSON_CRASH", C, lesson_crash, "none",
+	    "none|after-claim|after-store",
+	    "redis-store: where to crash on purpose"),
 	SET_NUMBER("ONCESHOP_LESSON_PAUSE_MS", C, lesson_pause_ms, 0, 0, 10000,
 	    "ms", "select-then-insert: the wait between look-up and insert"),
 };
@@ -102,6 +109,11 @@ config_read(struct config *c)
 	if (lesson_configure("onceshop", c->lesson) == -1)
 		return -1;
 	lesson_select_configure(c->lesson_pause_ms);
+	lesson_redis_configure(c->redis, (int)c->busy_ms,
+	    strcmp(c->lesson_crash, "after-claim") == 0 ?
+	    LESSON_CRASH_AFTER_CLAIM : strcmp(c->lesson_crash,
+	    "after-store") == 0 ? LESSON_CRASH_AFTER_STORE :
+	    LESSON_CRASH_NONE);
 	/* Of the request threads, those a payment may hold while the
 	 * provider answers: half by default, and never all of them. */
 	slots_max = c->threads > 1 ? c->threads - 1 : 1;
@@ -119,6 +131,11 @@ config_read(struct config *c)
 static int
 configure(const struct config *c)
 {
+	if (strcmp(c->lesson, "redis-store") == 0 && *c->redis == '\0') {
+		fprintf(stderr, "onceshop: ONCESHOP_LESSON=redis-store needs "
+		    "ONCESHOP_REDIS, a Redis server's Unix socket\n");
+		return -1;
+	}
 	keystore_configure(c->ttl);
 	job_configure((int)c->busy_ms);
 	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
