@@ -23,7 +23,7 @@ orders() { sql 'SELECT count(*) FROM orders'; }
 
 "$BIN" init --demo >/dev/null 2>&1
 ONCESHOP_REDIS= REQUEST_METHOD=GET PATH_INFO=/health "$BIN" </dev/null >/dev/null 2>"$TMP/err"
-is "$? $(grep -v warning "$TMP/err")" "1 onceshop: ONCESHOP_LESSON=redis-store needs ONCESHOP_REDIS, a Redis server's Unix socket" \
+is "$? $(grep -v warning "$TMP/err")" "1 onceshop: ONCESHOP_LESSON=redis-store and ONCESHOP_REPLAY_CACHE=redis need ONCESHOP_REDIS, a Redis server's Unix socket" \
 	"serving redis-store needs a Redis server"
 
 start_server

@@ -19,6 +19,7 @@
 #include "job.h"
 #include "keystore.h"
 #include "phases.h"
+#include "replay_cache.h"
 
 void
 idem_run(struct db *db, struct writer *w, const struct route *r,
@@ -38,7 +39,11 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 	idem_fingerprint(json, fp);
 	json_object_put(json);
 
-	/* A stored key needs no writer: answer it from a plain read. */
+	/* A stored key needs no writer: answer it from the replay cache, if
+	 * there is one, or a plain read. */
+	if (keystore_for(r->phased != NULL) == &keystore_db &&
+	    replay_cache_answer(req, r->operation, fp, res))
+		return;
 	switch (keystore_for(r->phased != NULL)->lookup(db, req, r->operation,
 	    fp, &resume_id, res)) {
 	case KEY_ANSWERED:

@@ -25,10 +25,8 @@ enum lesson_crash {
 	LESSON_CRASH_AFTER_STORE,	/* the answer stored, no COMMIT yet */
 };
 
-/* Sets redis-store's server (a Unix socket), how long it waits for it,
- * and where it crashes. */
-void		 lesson_redis_configure(const char *socket_path, int busy_ms,
-		     enum lesson_crash);
+/* Sets where redis-store crashes (its server: redis.h). */
+void		 lesson_redis_configure(enum lesson_crash);
 
 /* Sets how long select-then-insert waits between its look-up and its
  * insert (ONCESHOP_LESSON_PAUSE_MS), to widen the race for the lesson. */

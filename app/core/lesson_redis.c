@@ -1,5 +1,5 @@
 /* lesson_redis.c — ONCESHOP_LESSON=redis-store: the keys in Redis, beside
- * the database that holds the orders (hiredis, over ONCESHOP_REDIS's Unix
+ * the database that holds the orders (redis.h: ONCESHOP_REDIS's Unix
  * socket). Claimed with SET ... NX PX, stored with SET ... XX PX, expired
  * by Redis itself: fast, shared by every host, and wrong in the way the
  * course names — "key recorded" (Redis) and "order written" (the database)
@@ -12,68 +12,28 @@
  * the duplicates the keys are there to stop). A lesson, never a store for
  * a real service (lesson.h). */
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <hiredis/hiredis.h>
-
 #include "lesson.h"
 #include "log.h"
+#include "redis.h"
 
 /* A claim not stored within this long is given up by Redis itself. */
 #define CLAIM_MS	10000
 
-static const char	*socket_path;
-static int		 timeout_ms = 5000;
 static enum lesson_crash crash;
 
-/* Each thread's connection, and the key its job claimed. */
-static _Thread_local redisContext *conn;
+/* The key each thread's job claimed. */
 static _Thread_local char	 claimed[600], claimed_fp[65];
 static _Thread_local int64_t	 claimed_id;
 static _Thread_local int64_t	 seq;
 
 void
-lesson_redis_configure(const char *path, int busy_ms, enum lesson_crash c)
+lesson_redis_configure(enum lesson_crash c)
 {
-	socket_path = path;
-	timeout_ms = busy_ms;
 	crash = c;
-}
-
-/* Sends a command; NULL (and the connection dropped, to be made again
- * by the next one) when Redis cannot be reached or says an error. */
-static redisReply *
-command(const char *fmt, ...)
-{
-	struct timeval	 tv = { timeout_ms / 1000, timeout_ms % 1000 * 1000 };
-	redisReply	*r;
-	va_list		 ap;
-
-	if (conn == NULL) {
-		conn = redisConnectUnixWithTimeout(socket_path, tv);
-		if (conn == NULL || conn->err) {
-			log_error("redis %s: %s", socket_path, conn ?
-			    conn->errstr : "cannot connect");
-			redisFree(conn);
-			conn = NULL;
-			return NULL;
-		}
-		redisSetTimeout(conn, tv);
-	}
-	va_start(ap, fmt);
-	r = redisvCommand(conn, fmt, ap);
-	va_end(ap);
-	if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-		log_error("redis: %s", r ? r->str : conn->errstr);
-		freeReplyObject(r);
-		redisFree(conn);
-		conn = NULL;
-		return NULL;
-	}
-	return r;
 }
 
 static void
@@ -109,7 +69,7 @@ redis_lookup(struct db *db, const struct request *req, const char *op,
 
 	(void)db;
 	key_name(name, sizeof(name), req->user.id, op, res->key);
-	if ((r = command("GET %s", name)) == NULL)
+	if ((r = redis_command("GET %s", name)) == NULL)
 		return KEY_BUSY;	/* fail closed: nothing known */
 	if (r->type == REDIS_REPLY_STRING && r->len > 2) {
 		if (r->str[0] == 'P' && sscanf(r->str, "P %64s", fpbuf) == 1) {
@@ -151,7 +111,7 @@ redis_claim(struct db *db, const struct request *req, const char *op,
 	key_name(claimed, sizeof(claimed), req->user.id, op, key);
 	snprintf(claimed_fp, sizeof(claimed_fp), "%s", fp);
 	snprintf(value, sizeof(value), "P %s", fp);
-	if ((r = command("SET %s %s NX PX %d", claimed, value,
+	if ((r = redis_command("SET %s %s NX PX %d", claimed, value,
 	    CLAIM_MS)) == NULL)
 		return -1;
 	if (r->type == REDIS_REPLY_STATUS)	/* OK: ours */
@@ -193,7 +153,7 @@ redis_store(struct db *db, int64_t id, const struct response *res,
 	    res->headers.len);
 	buf_append(&v, res->headers.data, res->headers.len);
 	buf_append(&v, res->body.data, res->body.len);
-	r = command("SET %s %b XX PX %lld", claimed, v.data, v.len,
+	r = redis_command("SET %s %b XX PX %lld", claimed, v.data, v.len,
 	    (long long)keystore_ttl() * 1000);
 	buf_free(&v);
 	if (r == NULL)

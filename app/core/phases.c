@@ -11,6 +11,7 @@
 #include "keystore.h"
 #include "log.h"
 #include "phases.h"
+#include "replay_cache.h"
 #include "router.h"
 
 /* The backoff after a failed remote step: the first wait, the longest. */
@@ -426,6 +427,8 @@ phases_resume(struct writer *w, const struct route *r,
 		j.held_at = ++j.next;
 		j.entry = ENTRY_HOLD;
 	}
+	if (res->stored && j.keys == &keystore_db)	/* committed */
+		replay_cache_put(req, r->operation, fp, res);
 	free(j.run.state);
 	return later;
 }

@@ -14,6 +14,8 @@
 #include "job.h"
 #include "keystore.h"
 #include "lesson.h"
+#include "redis.h"
+#include "replay_cache.h"
 #include "completer.h"
 #include "phases.h"
 #include "provider.h"
@@ -41,6 +43,7 @@ struct config {
 	const char	*lesson;
 	const char	*lesson_crash;
 	const char	*redis;
+	const char	*replay_cache;
 	long		 lesson_pause_ms;
 	long		 ttl;
 	long		 busy_ms;
@@ -87,6 +90,8 @@ static const struct setting settings[] = {
 	    "be seen failing: memory-store, select-then-insert, redis-store"),
 	SET_TEXT("ONCESHOP_REDIS", C, redis, "",
 	    "redis-store: a Redis server's Unix socket"),
+	SET_CHOICE("ONCESHOP_REPLAY_CACHE", C, replay_cache, "off", "off|redis",
+	    "finished answers also in Redis (ONCESHOP_REDIS), for replays"),
 	SET_CHOICE("ONCESHOP_LESSON_CRASH", C, lesson_crash, "none",
 	    "none|after-claim|after-store",
 	    "redis-store: where to crash on purpose"),
@@ -109,8 +114,8 @@ config_read(struct config *c)
 	if (lesson_configure("onceshop", c->lesson) == -1)
 		return -1;
 	lesson_select_configure(c->lesson_pause_ms);
-	lesson_redis_configure(c->redis, (int)c->busy_ms,
-	    strcmp(c->lesson_crash, "after-claim") == 0 ?
+	redis_configure(c->redis, (int)c->busy_ms);
+	lesson_redis_configure(strcmp(c->lesson_crash, "after-claim") == 0 ?
 	    LESSON_CRASH_AFTER_CLAIM : strcmp(c->lesson_crash,
 	    "after-store") == 0 ? LESSON_CRASH_AFTER_STORE :
 	    LESSON_CRASH_NONE);
@@ -131,11 +136,19 @@ config_read(struct config *c)
 static int
 configure(const struct config *c)
 {
-	if (strcmp(c->lesson, "redis-store") == 0 && *c->redis == '\0') {
-		fprintf(stderr, "onceshop: ONCESHOP_LESSON=redis-store needs "
-		    "ONCESHOP_REDIS, a Redis server's Unix socket\n");
+	if ((strcmp(c->lesson, "redis-store") == 0 ||
+	    strcmp(c->replay_cache, "redis") == 0) && *c->redis == '\0') {
+		fprintf(stderr, "onceshop: ONCESHOP_LESSON=redis-store and "
+		    "ONCESHOP_REPLAY_CACHE=redis need ONCESHOP_REDIS, a Redis "
+		    "server's Unix socket\n");
 		return -1;
 	}
+	if (strcmp(c->replay_cache, "redis") == 0 && *c->lesson != '\0') {
+		fprintf(stderr, "onceshop: ONCESHOP_REPLAY_CACHE stands in "
+		    "front of the database store, not of a lesson's\n");
+		return -1;
+	}
+	replay_cache_configure(strcmp(c->replay_cache, "redis") == 0);
 	keystore_configure(c->ttl);
 	job_configure((int)c->busy_ms);
 	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
