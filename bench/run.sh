@@ -333,6 +333,21 @@ scenario_pgbench() {
 	drop_db "$dir"
 }
 
+# add_host FILE: adds the wrk result in FILE (the first host's) to the one
+# measure just took (the second's): req/s and 2xx added, the worse
+# latencies.
+add_host() {
+	local line
+	line=$(grep '^BENCH ' "$1") || { say "two hosts: no result from wrk"; exit 1; }
+	RPS=$(awk -v a="$(field rps "$line")" -v b="$RPS" 'BEGIN { print a + b }')
+	OK=$((OK + $(field ok "$line")))
+	NON2XX=$((NON2XX + $(field non2xx "$line")))
+	SOCKERR=$((SOCKERR + $(field sockerr "$line")))
+	P50=$(( $(field p50 "$line") > P50 ? $(field p50 "$line") : P50 ))
+	P99=$(( $(field p99 "$line") > P99 ? $(field p99 "$line") : P99 ))
+	MAX=$(( $(field max "$line") > MAX ? $(field max "$line") : MAX ))
+}
+
 # scenario_two_hosts: PostgreSQL only, as `make cluster` runs it: two
 # lighttpd and onceshop processes on one database, wrk on both ports at
 # once (16 connections each), orders spread over 1,000 products; the row
@@ -354,21 +369,60 @@ scenario_two_hosts() {
 	pid=$!
 	BENCH_KEY_PREFIX=two-b measure two-hosts 1 16 /orders -H "$AUTH" -H "$JSON"
 	wait "$pid"
-	line=$(grep '^BENCH ' "$dir/a.txt") || { say "two hosts: no result from wrk"; exit 1; }
-	# Both hosts' answers: req/s and 2xx added, the worse latencies.
-	RPS=$(awk -v a="$(field rps "$line")" -v b="$RPS" 'BEGIN { print a + b }')
-	OK=$((OK + $(field ok "$line")))
-	NON2XX=$((NON2XX + $(field non2xx "$line")))
-	SOCKERR=$((SOCKERR + $(field sockerr "$line")))
-	P50=$(( $(field p50 "$line") > P50 ? $(field p50 "$line") : P50 ))
-	P99=$(( $(field p99 "$line") > P99 ? $(field p99 "$line") : P99 ))
-	MAX=$(( $(field max "$line") > MAX ? $(field max "$line") : MAX ))
+	add_host "$dir/a.txt"
 	stop_server
 	SERVER_PID=$first WORKER_PIDS=$first_workers
 	stop_server
 	unset BENCH_METHOD BENCH_BODY BENCH_KEY_PREFIX BENCH_SKUS
 	rows=$(( $(orders) - before ))
 	record "new orders, two hosts, 1,000 products" 32 "2xx $OK, rows +$rows" spread
+	drop_db "$dir"
+}
+
+# scenario_two_hosts_replays off|redis: PostgreSQL only, as `make cluster`
+# runs it: one order, then its replays on both hosts at once (16
+# connections each), without or with the replay cache in Redis
+# (ONCESHOP_REPLAY_CACHE; a Redis of the run's own, tests/redis.sh). No
+# request may add a row.
+scenario_two_hosts_replays() {
+	local dir=$TMP/two-replays-$1 first pid before rows status check
+	mkdir -p "$dir/b"
+	new_db "$dir"
+	export ONCESHOP_SYNC=full ONCESHOP_REPLAY_CACHE=$1
+	if [ "$1" = redis ]; then
+		ONCESHOP_REDIS=$(tests/redis.sh start "$dir/redis") ||
+			{ say "replays: Redis did not start"; exit 1; }
+		export ONCESHOP_REDIS
+	fi
+	start_server lighttpd.conf "$dir"
+	first=$SERVER_PID
+	local first_workers=$WORKER_PIDS first_base=$BASE
+	start_server lighttpd.conf "$dir/b"
+	status=$(curl -s -o /dev/null -w '%{http_code}' "$first_base/orders" \
+		-H "$AUTH" -H "$JSON" -H 'Idempotency-Key: bench-replay-2' \
+		-d "$ORDER")
+	[ "$status" = 201 ] || { say "replays: the first order got $status"; exit 1; }
+	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY=bench-replay-2
+	warm_up 1 16 /orders -H "$AUTH" -H "$JSON"
+	before=$(orders)
+	wrk -t1 -c16 -d"$SECS"s --timeout "$SECS"s --latency -s bench/wrk.lua \
+	    -H "$AUTH" -H "$JSON" "$first_base/orders" >"$dir/a.txt" 2>&1 &
+	pid=$!
+	measure "replays-2h-$1" 1 16 /orders -H "$AUTH" -H "$JSON"
+	wait "$pid"
+	add_host "$dir/a.txt"
+	stop_server
+	SERVER_PID=$first WORKER_PIDS=$first_workers
+	stop_server
+	[ "$1" = redis ] && tests/redis.sh stop "$dir/redis"
+	unset BENCH_METHOD BENCH_BODY BENCH_KEY ONCESHOP_REPLAY_CACHE ONCESHOP_REDIS
+	rows=$(( $(orders) - before ))
+	check="2xx $OK, rows +$rows"
+	if [ "$rows" -ne 0 ]; then
+		check="$check MISMATCH"
+		FAILED=1
+	fi
+	record "replays, two hosts, replay cache $1" 32 "$check"
 	drop_db "$dir"
 }
 
@@ -512,6 +566,8 @@ if [ "$ENGINE" = postgres ]; then
 		add_products 1000
 	unset BENCH_SKUS
 	scenario_two_hosts
+	scenario_two_hosts_replays off
+	scenario_two_hosts_replays redis
 fi
 scenario_orders normal-c32 normal 2 32
 scenario_replays
