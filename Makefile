@@ -43,15 +43,16 @@ SAN	 = -fsanitize=address,undefined -fno-omit-frame-pointer
 # only, whose main.c is its entry. The unit tests and fuzz harnesses link
 # every piece but the two mains.
 CORE_SRC   = $(wildcard app/core/*.c)
-SHOP_SRC   = $(wildcard app/shop/*.c)
+# The lessons (designs that fail, ONCESHOP_LESSON): onceshop's only, apart.
+SHOP_SRC   = $(wildcard app/shop/*.c) $(wildcard app/lessons/*.c)
 PAYSIM_SRC = $(wildcard app/paysim/*.c)
 APP_SRC	   = $(CORE_SRC) $(SHOP_SRC) $(PAYSIM_SRC)
 CORE_OBJ   = $(CORE_SRC:app/%.c=build/obj/%.o)
 TEST_SRC   = $(filter-out app/shop/main.c app/paysim/main.c, $(APP_SRC))
 TEST_OBJ   = $(TEST_SRC:app/%.c=build/obj/%.o)
-INC_SHOP   = -Iapp/core -Iapp/shop
+INC_SHOP   = -Iapp/core -Iapp/shop -Iapp/lessons
 INC_PAYSIM = -Iapp/core -Iapp/paysim
-INC_ALL	   = -Iapp/core -Iapp/shop -Iapp/paysim
+INC_ALL	   = -Iapp/core -Iapp/shop -Iapp/paysim -Iapp/lessons
 
 .PHONY: all run cluster test unit asan tsan bench reset sweep deps clean endpoint
 
@@ -105,6 +106,10 @@ build/obj/core/%.o: app/core/%.c | deps
 build/obj/shop/%.o: app/shop/%.c | deps
 	@mkdir -p build/obj/shop
 	$(CC) $(CFLAGS) $(INC_SHOP) -MMD -MP -c -o $@ $<
+
+build/obj/lessons/%.o: app/lessons/%.c | deps
+	@mkdir -p build/obj/lessons
+	$(CC) $(CFLAGS) -Iapp/core -Iapp/lessons -MMD -MP -c -o $@ $<
 
 build/obj/paysim/%.o: app/paysim/%.c | deps
 	@mkdir -p build/obj/paysim

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ONCESHOP_LESSON=memory-stor "$BIN" init 2>"$TMP/err"
-is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_LESSON must be empty or one of: memory-store select-then-insert" \
+is "$? $(cat "$TMP/err")" "1 onceshop: ONCESHOP_LESSON must be empty or one of: memory-store select-then-insert redis-store" \
 	"a lesson is on only by its exact name"
 
 export ONCESHOP_LESSON=memory-store

@@ -1,6 +1,5 @@
 /* health.c — GET /health: the process is up and the database answers. */
 #include "builtin.h"
-#include "lesson.h"
 
 void
 health_get(struct db *db, const struct request *req, struct response *res)
@@ -18,8 +17,8 @@ health_get(struct db *db, const struct request *req, struct response *res)
 	}
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("ok"));
-	if (lesson_name() != NULL)
+	if (http_lesson() != NULL)
 		json_object_object_add(o, "lesson",
-		    json_object_new_string(lesson_name()));
+		    json_object_new_string(http_lesson()));
 	http_json(res, 200, o);
 }

@@ -255,6 +255,12 @@ http_set_lesson(const char *name)
 	lesson = name;
 }
 
+const char *
+http_lesson(void)
+{
+	return lesson;
+}
+
 void
 http_write(const struct request *req, const struct response *res,
     FCGX_Stream *out)

@@ -113,9 +113,12 @@ void	 http_problem_retry(struct response *, const struct problem_type *p,
 	     long seconds, const char *fmt, ...)
 	     __attribute__((format(printf, 4, 5)));
 
-/* Names the lesson that is on (lesson.h) in an Onceshop-Lesson header on
- * every answer http_write writes; call once, at start-up. */
+/* Names the lesson that is on (app/lessons) in an Onceshop-Lesson header
+ * on every answer http_write writes; call once, at start-up. */
 void	 http_set_lesson(const char *name);
+
+/* The lesson that is on, or NULL. */
+const char *http_lesson(void);
 
 /* Answers 200 with the object { name: list } (list is taken over). */
 void	 http_json_list(struct response *, const char *name,

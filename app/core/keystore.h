@@ -5,7 +5,7 @@
  * and the stored answer run in one transaction of the caller's (the
  * writer's), so "key recorded" and "order written" are never apart: it is
  * the only store a program gets without asking. The others are lessons
- * (lesson.h): designs that fail, to be switched on and seen failing. */
+ * (app/lessons): designs that fail, to be switched on and seen failing. */
 #ifndef ONCESHOP_KEYSTORE_H
 #define ONCESHOP_KEYSTORE_H
 

@@ -1,6 +1,6 @@
 /* redis.h — one connection per thread to the Redis server at ONCESHOP_REDIS
  * (hiredis, over a Unix socket): for the replay cache (replay_cache.h) and
- * the redis-store lesson (lesson.h). Nothing else talks to Redis. */
+ * the redis-store lesson (app/lessons). Nothing else talks to Redis. */
 #ifndef ONCESHOP_REDIS_H
 #define ONCESHOP_REDIS_H
 

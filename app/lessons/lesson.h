@@ -1,6 +1,8 @@
 /* lesson.h — the designs the course warns against, switched on by name to
  * be seen failing (README, "Where the keys live"): ONCESHOP_LESSON names
- * one, and nothing else turns one on. Never for a real service: the server
+ * one, and nothing else turns one on. They live here, in app/lessons,
+ * apart from the core a template copies: onceshop links them, behind the
+ * core's key-store boundary (keystore.h); paysim does not. Never for a real service: the server
  * logs a warning when it starts, every answer carries an Onceshop-Lesson
  * header, GET /health names it and the demo page shows a banner. */
 #ifndef ONCESHOP_LESSON_H
