@@ -47,4 +47,7 @@ banner ""
 stop_server
 ONCESHOP_LESSON=memory-store start_server
 banner memory-store
+stop_server
+ONCESHOP_LESSON=select-then-insert start_server
+banner select-then-insert
 done_testing

@@ -16,11 +16,12 @@ try {
   const page = await browser.newPage();
   await page.goto(BASE + "/", { waitUntil: "networkidle0" });
   const banner = await page.$eval("#lesson-banner", (e) => ({ hidden: e.hidden, text: e.textContent }));
+  const panel = await page.$eval("#store-lesson", (e) => ({ hidden: e.hidden, button: e.querySelector("button").textContent }));
   if (WANT)
-    console.log(`${!banner.hidden && banner.text.includes(WANT) ? "ok" : "not ok"} - ` +
-      `with ONCESHOP_LESSON=${WANT}, the page shows a banner naming it`);
+    console.log(`${!banner.hidden && banner.text.includes(WANT) && !panel.hidden && panel.button ? "ok" : "not ok"} - ` +
+      `with ONCESHOP_LESSON=${WANT}, the page shows a banner naming it and the lesson's panel ("${panel.button}")`);
   else
-    console.log(`${banner.hidden ? "ok" : "not ok"} - without a lesson, the page shows no lesson banner`);
+    console.log(`${banner.hidden && panel.hidden ? "ok" : "not ok"} - without a lesson, the page shows no lesson banner and no lesson panel`);
 } finally {
   await browser.close();
 }

@@ -6,6 +6,7 @@
 import { $, el, yen, api, snapshot, newKey } from "./api.js";
 import { answerCard, showAnswer, setState, burstCard } from "./ui.js";
 import { initLessons } from "./lessons.js";
+import { showStoreLesson } from "./store-lesson.js";
 
 let last = null;                 // the last snapshot, for the next "before"
 let lastOrder = null;            // {key, body} of the last order sent
@@ -216,6 +217,7 @@ api("GET", "/health", { own: true }).then((r) => {
   $("lesson-banner").textContent = `Lesson on: ${lesson}. The server runs a design ` +
     `that fails on purpose (README, "Where the keys live"): not how onceshop keeps keys.`;
   $("lesson-banner").hidden = false;
+  showStoreLesson(lesson, { sendOrder, orderBody });
 });
 
 initLessons({ refresh, fillPayment });
