@@ -427,9 +427,10 @@ scenario_two_hosts_replays() {
 }
 
 # Replays: one order made by curl, then the identical request again and
-# again; no request may add a row.
+# again; no request may add a row. With LESSON, the keys in that lesson's
+# store (ONCESHOP_LESSON, set by scenario_store).
 scenario_replays() {
-	local dir=$TMP/replays status before rows check
+	local dir=$TMP/replays${1:+-$1} status before rows check
 	mkdir "$dir"
 	new_db "$dir"
 	export ONCESHOP_SYNC=full
@@ -450,8 +451,25 @@ scenario_replays() {
 		check="$check MISMATCH"
 		FAILED=1
 	fi
-	record "replays" 32 "$check"
+	record "replays${1:+, keys: $1}" 32 "$check"
 	drop_db "$dir"
+}
+
+# scenario_store LESSON: new orders, then replays, with the keys in a
+# lesson's store (ONCESHOP_LESSON; redis-store with a Redis of the run's
+# own): the speed column of README's table of stores.
+scenario_store() {
+	local redis_dir=$TMP/redis-$1
+	export ONCESHOP_LESSON=$1
+	if [ "$1" = redis-store ]; then
+		ONCESHOP_REDIS=$(tests/redis.sh start "$redis_dir") ||
+			{ say "Redis did not start"; exit 1; }
+		export ONCESHOP_REDIS
+	fi
+	scenario_orders "store-$1" full 2 32 "new orders, full, keys: $1"
+	scenario_replays "$1"
+	[ "$1" = redis-store ] && tests/redis.sh stop "$redis_dir"
+	unset ONCESHOP_LESSON ONCESHOP_REDIS
 }
 
 scenario_products() {
@@ -581,6 +599,9 @@ scenario_orders full-sweep full 2 32 "new orders, full, sweeping 300k expired ke
 	expired_keys 300000
 scenario_orders full-1m full 2 32 "new orders, full, 1M stored keys" \
 	live_keys 1000000
+for lesson in memory-store select-then-insert redis-store; do
+	scenario_store "$lesson"
+done
 scenario_beside_slow 60
 scenario_beside_slow 200
 
