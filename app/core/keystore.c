@@ -178,11 +178,12 @@ db_store(struct db *db, int64_t id, const struct response *res,
 	return stmt_exec(st) == DB_DONE ? 0 : -1;
 }
 
-/* Deletes up to SWEEP_BATCH expired keys. Returns how many, or -1. */
+/* Deletes up to SWEEP_BATCH expired keys with statement id (expired
+ * before ?, at most ? of them). Returns how many, or -1. */
 static int64_t
-sweep_batch(struct db *db, time_t now)
+sweep_batch(struct db *db, int id, time_t now)
 {
-	struct stmt	*st = db_stmt(db, STMT_KEYS_SWEEP);
+	struct stmt	*st = db_stmt(db, id);
 	char		 when[21];
 
 	time_rfc3339(now, when);
@@ -191,12 +192,18 @@ sweep_batch(struct db *db, time_t now)
 	return stmt_exec(st) == DB_DONE ? db_changes(db) : -1;
 }
 
+int
+keystore_expire_with(struct db *db, int id, time_t now)
+{
+	int64_t	 n = sweep_batch(db, id, now);
+
+	return n == -1 ? -1 : n == SWEEP_BATCH;
+}
+
 static int
 db_expire(struct db *db, time_t now)
 {
-	int64_t	 n = sweep_batch(db, now);
-
-	return n == -1 ? -1 : n == SWEEP_BATCH;
+	return keystore_expire_with(db, STMT_KEYS_SWEEP, now);
 }
 
 const struct key_store keystore_db = {
@@ -228,7 +235,7 @@ keystore_sweep(struct db *db)
 	do {
 		if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
 			return -1;
-		if ((n = sweep_batch(db, time(NULL))) == -1 ||
+		if ((n = sweep_batch(db, STMT_KEYS_SWEEP, time(NULL))) == -1 ||
 		    db_tx(db, STMT_COMMIT) != DB_DONE) {
 			db_tx(db, STMT_ROLLBACK);
 			return -1;

@@ -58,6 +58,11 @@ enum key_found keystore_select(struct stmt *st, const struct request *,
 	     const char *op, const char *fp, int64_t *resume_id,
 	     struct response *);
 
+/* Deletes a small batch of expired keys with statement id (its values:
+ * the time, and the batch's size), as a store's expire does. Returns 1 if
+ * there may be more, 0 if not, -1 on error. */
+int	 keystore_expire_with(struct db *, int id, time_t now);
+
 /* What a multi-phase operation's claim holds besides the key (phases.h):
  * its first recovery point and its lease. */
 struct key_lease {

@@ -14,8 +14,6 @@
 
 #include "lesson.h"
 
-#define SWEEP_BATCH	200
-
 static long	 pause_ms;
 
 void
@@ -112,15 +110,7 @@ select_store(struct db *db, int64_t id, const struct response *res,
 static int
 select_expire(struct db *db, time_t now)
 {
-	struct stmt	*st = db_stmt(db, STMT_LESSON_KEYS_SWEEP);
-	char		 when[21];
-
-	time_rfc3339(now, when);
-	stmt_text(st, 1, when);
-	stmt_int(st, 2, SWEEP_BATCH);
-	if (stmt_exec(st) != DB_DONE)
-		return -1;
-	return db_changes(db) == SWEEP_BATCH;
+	return keystore_expire_with(db, STMT_LESSON_KEYS_SWEEP, now);
 }
 
 const struct key_store lesson_select_store = {
