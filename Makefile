@@ -166,7 +166,7 @@ else
 endif
 
 cluster: build/onceshop build/paysim
-	@PORT=$(PORT) PAYSIM_DB=$(PG_PAYSIM_DB) tests/serve-pg.sh 2
+	@PORT=$(PORT) PAYSIM_DB=$(PG_PAYSIM_DB) tests/with-redis.sh tests/serve-pg.sh 2
 
 # Unit tests (C, TAP) and API tests (bash + curl against a real lighttpd,
 # TAP), all through prove. ONCESHOP_BIN and PAYSIM_BIN pick the binaries
