@@ -25,6 +25,7 @@ void
 idem_run(struct db *db, struct writer *w, const struct route *r,
     struct request *req, struct response *res)
 {
+	const struct key_store	*keys = keystore_for(r->phased != NULL);
 	struct json_object	*json = NULL;
 	char			 fp[65];
 	const char		*fresh;
@@ -41,11 +42,10 @@ idem_run(struct db *db, struct writer *w, const struct route *r,
 
 	/* A stored key needs no writer: answer it from the replay cache, if
 	 * there is one, or a plain read. */
-	if (keystore_for(r->phased != NULL) == &keystore_db &&
+	if (keys == &keystore_db &&
 	    replay_cache_answer(req, r->operation, fp, res))
 		return;
-	switch (keystore_for(r->phased != NULL)->lookup(db, req, r->operation,
-	    fp, &resume_id, res)) {
+	switch (keys->lookup(db, req, r->operation, fp, &resume_id, res)) {
 	case KEY_ANSWERED:
 		return;
 	case KEY_NEW:

@@ -1,6 +1,8 @@
 /* redis.c — the connection of each thread to Redis (redis.h). */
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "log.h"
 #include "redis.h"
@@ -67,4 +69,32 @@ redis_command(const char *fmt, ...)
 		return NULL;
 	}
 	return r;
+}
+
+void
+redis_answer_put(struct buf *v, const char *fp, const struct response *res)
+{
+	buf_printf(v, "%s %d %zu\n", fp, res->status, res->headers.len);
+	buf_append(v, res->headers.data, res->headers.len);
+	buf_append(v, res->body.data, res->body.len);
+}
+
+int
+redis_answer_get(const char *s, size_t n, struct key_row *row, char *fp,
+    char **headers)
+{
+	const char	*nl = memchr(s, '\n', n);
+	size_t		 rest;
+	int		 status, hlen;
+
+	if (nl == NULL || sscanf(s, "%64s %d %d", fp, &status, &hlen) != 3 ||
+	    hlen < 0 || (size_t)hlen > (rest = n - (size_t)(nl + 1 - s)))
+		return -1;
+	*headers = xstrndup(nl + 1, (size_t)hlen);
+	/* Redis expires it (PX): the row has no other end. */
+	*row = (struct key_row){ .fingerprint = fp, .completed = 1,
+	    .expires_at = "9999-12-31T23:59:59Z", .lease_until = "",
+	    .status = status, .headers = *headers, .body = nl + 1 + hlen,
+	    .body_len = rest - (size_t)hlen };
+	return 0;
 }

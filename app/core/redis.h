@@ -6,6 +6,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "keystore.h"
+
 /* Sets the server's Unix socket (NULL or "": none) and how long a command
  * may wait for it. Call once, at start-up. */
 void		 redis_configure(const char *socket_path, int timeout_ms);
@@ -18,5 +20,18 @@ int		 redis_configured(void);
  * error: logged (at most once in 2 s), and the connection is made again by
  * the next command. */
 redisReply	*redis_command(const char *fmt, ...);
+
+/* A finished answer as Redis keeps it (the replay cache, redis-store):
+ * "<fingerprint> <status> <headers' length>\n<headers><body>". Appends
+ * res's, stored under fingerprint fp, to v. */
+void		 redis_answer_put(struct buf *v, const char *fp,
+		     const struct response *res);
+
+/* Reads an answer from the n bytes at s into a completed row, which
+ * points into s and into *headers (a copy, NUL-terminated, for the
+ * caller to free) and takes fp (65 bytes) for its fingerprint. Returns
+ * 0, or -1 if s is not such an answer. */
+int		 redis_answer_get(const char *s, size_t n, struct key_row *row,
+		     char *fp, char **headers);
 
 #endif

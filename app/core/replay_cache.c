@@ -1,6 +1,7 @@
-/* replay_cache.c — finished answers in Redis (replay_cache.h). A value is
- * "<fingerprint> <status> <headers' length>\n<headers><body>". */
+/* replay_cache.c — finished answers in Redis (replay_cache.h), each kept
+ * as redis_answer_put writes it. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keystore.h"
@@ -27,31 +28,26 @@ int
 replay_cache_answer(const struct request *req, const char *op,
     const char *fp, struct response *res)
 {
+	struct key_row	 row;
 	redisReply	*r;
-	char		 name[600], cached_fp[65];
-	const char	*nl;
-	size_t		 rest;
-	int		 status, hlen, hit = 0;
+	char		 name[600], cached_fp[65], *headers = NULL;
+	int64_t		 unused;
+	int		 hit = 0;
 
 	if (!on)
 		return 0;
 	cache_key(name, sizeof(name), req, op, res->key);
 	if ((r = redis_command("GET %s", name)) == NULL)
 		return 0;	/* Redis away: the database answers */
+	/* Another body under the key: the database says so (422). */
 	if (r->type == REDIS_REPLY_STRING &&
-	    sscanf(r->str, "%64s %d %d", cached_fp, &status, &hlen) == 3 &&
+	    redis_answer_get(r->str, r->len, &row, cached_fp, &headers) == 0 &&
 	    strcmp(cached_fp, fp) == 0 &&
-	    (nl = memchr(r->str, '\n', r->len)) != NULL && hlen >= 0 &&
-	    (size_t)hlen <= (rest = r->len - (size_t)(nl + 1 - r->str))) {
+	    keystore_answer(&row, req, fp, &unused, res) == KEY_ANSWERED) {
 		res->outcome = "replayed-cache";
-		res->status = status;
-		buf_reset(&res->headers);
-		buf_append(&res->headers, nl + 1, (size_t)hlen);
-		buf_puts(&res->headers, "Idempotent-Replayed: true\r\n");
-		buf_reset(&res->body);
-		buf_append(&res->body, nl + 1 + hlen, rest - (size_t)hlen);
 		hit = 1;
 	}
+	free(headers);
 	freeReplyObject(r);
 	return hit;
 }
@@ -68,9 +64,7 @@ replay_cache_put(const struct request *req, const char *op, const char *fp,
 	if (!on)
 		return;
 	cache_key(name, sizeof(name), req, op, res->key);
-	buf_printf(&v, "%s %d %zu\n", fp, res->status, res->headers.len);
-	buf_append(&v, res->headers.data, res->headers.len);
-	buf_append(&v, res->body.data, res->body.len);
+	redis_answer_put(&v, fp, res);
 	/* A second less than the row's: never outlives the truth. */
 	r = redis_command("SET %s %b PX %lld", name, v.data, v.len,
 	    (long long)(ttl > 1 ? ttl - 1 : 1) * 1000);

@@ -53,41 +53,31 @@ crash_at(enum lesson_crash at, const char *what)
 	raise(SIGKILL);
 }
 
-/* A key's value: "P <fingerprint>" while processing; "C <fingerprint>
- * <status> <headers' length>\n<headers><body>" once completed. */
+/* A key's value: "P <fingerprint>" while processing; "C " and the answer
+ * as redis_answer_put writes it once completed. */
 static enum key_found
 redis_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
-	struct key_row	 row = { .expires_at = "9999-12-31T23:59:59Z",
-	    .lease_until = "", .headers = "" };
+	struct key_row	 row = { .lease_until = "", .headers = "" };
 	redisReply	*r;
 	char		 name[600], fpbuf[65], *headers = NULL;
-	const char	*nl;
-	int		 status, hlen, n = 0;
 	enum key_found	 found = KEY_NEW;
 
 	(void)db;
 	key_name(name, sizeof(name), req->user.id, op, res->key);
 	if ((r = redis_command("GET %s", name)) == NULL)
 		return KEY_BUSY;	/* fail closed: nothing known */
-	if (r->type == REDIS_REPLY_STRING && r->len > 2) {
-		if (r->str[0] == 'P' && sscanf(r->str, "P %64s", fpbuf) == 1) {
+	if (r->type == REDIS_REPLY_STRING) {
+		if (r->len > 2 && r->str[0] == 'P' &&
+		    sscanf(r->str, "P %64s", fpbuf) == 1) {
 			row.fingerprint = fpbuf;
 			found = keystore_answer(&row, req, fp, resume_id, res);
-		} else if (sscanf(r->str, "C %64s %d %d%n", fpbuf, &status,
-		    &hlen, &n) == 3 && (nl = memchr(r->str, '\n', r->len)) &&
-		    hlen >= 0 && (size_t)hlen <= r->len - (size_t)(nl + 1 -
-		    r->str)) {
-			headers = xstrndup(nl + 1, (size_t)hlen);
-			row = (struct key_row){ .fingerprint = fpbuf,
-			    .completed = 1, .expires_at = row.expires_at,
-			    .lease_until = "", .status = status,
-			    .headers = headers, .body = nl + 1 + hlen,
-			    .body_len = r->len - (size_t)(nl + 1 + hlen -
-			    r->str) };
+		} else if (r->len > 2 && r->str[0] == 'C' &&
+		    redis_answer_get(r->str + 2, r->len - 2, &row, fpbuf,
+		    &headers) == 0)
 			found = keystore_answer(&row, req, fp, resume_id, res);
-		} else {
+		else {
 			log_error("redis: %s: a value this lesson did not "
 			    "write", name);
 			found = KEY_FAILED;
@@ -149,10 +139,8 @@ redis_store(struct db *db, int64_t id, const struct response *res,
 	(void)point;
 	if (id != claimed_id)
 		return -1;
-	buf_printf(&v, "C %s %d %zu\n", claimed_fp, res->status,
-	    res->headers.len);
-	buf_append(&v, res->headers.data, res->headers.len);
-	buf_append(&v, res->body.data, res->body.len);
+	buf_puts(&v, "C ");
+	redis_answer_put(&v, claimed_fp, res);
 	r = redis_command("SET %s %b XX PX %lld", claimed, v.data, v.len,
 	    (long long)keystore_ttl() * 1000);
 	buf_free(&v);
