@@ -8,16 +8,8 @@
 # order that does not exist); and with Redis stopped the shop fails
 # closed: 503, nothing written, until Redis is back.
 . "$(dirname "$0")/lib.sh"
-if ! command -v redis-server >/dev/null; then
-	echo "1..0 # SKIP needs redis-server (make test installs it)"
-	exit 0
-fi
-REDIS_DIR=$TMP/redis
-AT_EXIT='"$ROOT/tests/redis.sh" stop "$REDIS_DIR"'
 export ONCESHOP_LESSON=redis-store
-export ONCESHOP_REDIS=$("$ROOT/tests/redis.sh" start "$REDIS_DIR") ||
-	{ echo "Bail out! Redis did not start"; exit 1; }
-rcli() { redis-cli -s "$ONCESHOP_REDIS" "$@"; }
+start_redis
 order='{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
 orders() { sql 'SELECT count(*) FROM orders'; }
 
@@ -68,7 +60,7 @@ req GET "/orders/$ghost" -H "$ALICE"
 is "$STATUS $(($(orders) - n))" "404 0" "... for order $ghost, which does not exist: the order is lost"
 
 # Redis stopped under traffic: the shop fails closed.
-"$ROOT/tests/redis.sh" stop "$REDIS_DIR"
+stop_redis
 n=$(orders)
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: red-down" -d "$order"
 is "$STATUS $(json .type) $([ -n "$(header Retry-After)" ] && echo retry-after)" "503 /problems/service-busy retry-after" \
@@ -76,7 +68,7 @@ is "$STATUS $(json .type) $([ -n "$(header Retry-After)" ] && echo retry-after)"
 is "$(($(orders) - n))" 0 "... and nothing was written"
 req GET /products
 is "$STATUS" 200 "... while what needs no key still answers"
-"$ROOT/tests/redis.sh" start "$REDIS_DIR" >/dev/null
+start_redis
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: red-down" -d "$order"
 is "$STATUS $(($(orders) - n))" "201 1" "Redis back: the same request makes its one order"
 integrity_ok

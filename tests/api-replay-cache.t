@@ -5,16 +5,8 @@
 # database stays the truth: another body, a miss or Redis away go to it,
 # never to "new", and nothing is lost or doubled when Redis goes.
 . "$(dirname "$0")/lib.sh"
-if ! command -v redis-server >/dev/null; then
-	echo "1..0 # SKIP needs redis-server (make test installs it)"
-	exit 0
-fi
-REDIS_DIR=$TMP/redis
-AT_EXIT='"$ROOT/tests/redis.sh" stop "$REDIS_DIR"'
 export ONCESHOP_REPLAY_CACHE=redis
-export ONCESHOP_REDIS=$("$ROOT/tests/redis.sh" start "$REDIS_DIR") ||
-	{ echo "Bail out! Redis did not start"; exit 1; }
-rcli() { redis-cli -s "$ONCESHOP_REDIS" "$@"; }
+start_redis
 order='{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
 orders() { sql 'SELECT count(*) FROM orders'; }
 # outcome KEY LOG: the outcomes the log LOG gave KEY's requests, in order.
@@ -58,7 +50,7 @@ else
 fi
 
 # Redis away: the database answers; nothing is lost or doubled.
-"$ROOT/tests/redis.sh" stop "$REDIS_DIR"
+stop_redis
 n=$(orders)
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-1" -d "$order"
 is "$STATUS $(header Idempotent-Replayed) $(outcome rc-1 | awk '{print $NF}')" "201 true replayed" \
@@ -67,7 +59,7 @@ req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-3" -d "$order"
 is "$STATUS $(($(orders) - n))" "201 1" "... and a new order is made (the cache is not the truth: no need to fail closed)"
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-3" -d "$order"
 is "$STATUS $(header Idempotent-Replayed) $(($(orders) - n))" "201 true 1" "... and replayed, once"
-"$ROOT/tests/redis.sh" start "$REDIS_DIR" >/dev/null
+start_redis
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-3" -d "$order"
 is "$STATUS $(header Idempotent-Replayed) $(outcome rc-3 | awk '{print $NF}')" "201 true replayed" \
 	"Redis back, empty: a miss goes to the database, never to new"

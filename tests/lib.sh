@@ -191,6 +191,23 @@ stop_second_host() {
 	fi
 }
 
+# start_redis: a Redis server of the test's own (tests/redis.sh, in
+# $TMP/redis), stopped at exit; exports ONCESHOP_REDIS, its socket. A test
+# that needs it skips itself where redis-server is not installed. rcli
+# runs redis-cli on it; stop_redis stops it (start_redis starts it again).
+start_redis() {
+	if ! command -v redis-server >/dev/null; then
+		echo "1..0 # SKIP needs redis-server (make test installs it)"
+		exit 0
+	fi
+	AT_EXIT='stop_redis'
+	ONCESHOP_REDIS=$("$ROOT/tests/redis.sh" start "$TMP/redis") ||
+		{ echo "Bail out! Redis did not start"; exit 1; }
+	export ONCESHOP_REDIS
+}
+stop_redis() { "$ROOT/tests/redis.sh" stop "$TMP/redis"; }
+rcli() { redis-cli -s "$ONCESHOP_REDIS" "$@"; }
+
 # free_port: sets FREE_PORT to a loopback port nothing answers on (yet).
 # (Not $(free_port): a subshell would not move $RANDOM on, and the next
 # port picked here would be the same.)
