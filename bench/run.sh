@@ -333,6 +333,33 @@ scenario_pgbench() {
 	drop_db "$dir"
 }
 
+# measure_two_hosts NAME FIRST_BASE FILE: POST /orders on both hosts at
+# once, 16 connections each: wrk on the first (its result in FILE), measure
+# on the second ($BASE), whose keys (BENCH_KEY_PREFIX, if set) get "-b";
+# then both in one row (add_host).
+measure_two_hosts() {
+	local pid
+	wrk -t1 -c16 -d"$SECS"s --timeout "$SECS"s --latency -s bench/wrk.lua \
+	    -H "$AUTH" -H "$JSON" "$2/orders" >"$3" 2>&1 &
+	pid=$!
+	BENCH_KEY_PREFIX=${BENCH_KEY_PREFIX:+$BENCH_KEY_PREFIX-b} \
+	    measure "$1" 1 16 /orders -H "$AUTH" -H "$JSON"
+	wait "$pid"
+	add_host "$3"
+}
+
+# record_replays LABEL BEFORE: the row of a replays scenario; replays may
+# add no row to the BEFORE orders.
+record_replays() {
+	local rows=$(( $(orders) - $2 )) check
+	check="2xx $OK, rows +$rows"
+	if [ "$rows" -ne 0 ]; then
+		check="$check MISMATCH"
+		FAILED=1
+	fi
+	record "$1" 32 "$check"
+}
+
 # add_host FILE: adds the wrk result in FILE (the first host's) to the one
 # measure just took (the second's): req/s and 2xx added, the worse
 # latencies.
@@ -353,7 +380,7 @@ add_host() {
 # once (16 connections each), orders spread over 1,000 products; the row
 # sums both hosts' answers.
 scenario_two_hosts() {
-	local dir=$TMP/two-hosts first pid before rows line
+	local dir=$TMP/two-hosts first before rows
 	mkdir "$dir" "$dir/b"
 	new_db "$dir"
 	add_products 1000
@@ -364,12 +391,7 @@ scenario_two_hosts() {
 	start_server lighttpd.conf "$dir/b"
 	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY_PREFIX=two
 	before=$(orders)
-	wrk -t1 -c16 -d"$SECS"s --timeout "$SECS"s --latency -s bench/wrk.lua \
-	    -H "$AUTH" -H "$JSON" "$first_base/orders" >"$dir/a.txt" 2>&1 &
-	pid=$!
-	BENCH_KEY_PREFIX=two-b measure two-hosts 1 16 /orders -H "$AUTH" -H "$JSON"
-	wait "$pid"
-	add_host "$dir/a.txt"
+	measure_two_hosts two-hosts "$first_base" "$dir/a.txt"
 	stop_server
 	SERVER_PID=$first WORKER_PIDS=$first_workers
 	stop_server
@@ -385,7 +407,7 @@ scenario_two_hosts() {
 # (ONCESHOP_REPLAY_CACHE; a Redis of the run's own, tests/redis.sh). No
 # request may add a row.
 scenario_two_hosts_replays() {
-	local dir=$TMP/two-replays-$1 first pid before rows status check
+	local dir=$TMP/two-replays-$1 first before status
 	mkdir -p "$dir/b"
 	new_db "$dir"
 	export ONCESHOP_SYNC=full ONCESHOP_REPLAY_CACHE=$1
@@ -405,24 +427,13 @@ scenario_two_hosts_replays() {
 	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY=bench-replay-2
 	warm_up 1 16 /orders -H "$AUTH" -H "$JSON"
 	before=$(orders)
-	wrk -t1 -c16 -d"$SECS"s --timeout "$SECS"s --latency -s bench/wrk.lua \
-	    -H "$AUTH" -H "$JSON" "$first_base/orders" >"$dir/a.txt" 2>&1 &
-	pid=$!
-	measure "replays-2h-$1" 1 16 /orders -H "$AUTH" -H "$JSON"
-	wait "$pid"
-	add_host "$dir/a.txt"
+	measure_two_hosts "replays-2h-$1" "$first_base" "$dir/a.txt"
 	stop_server
 	SERVER_PID=$first WORKER_PIDS=$first_workers
 	stop_server
 	[ "$1" = redis ] && tests/redis.sh stop "$dir/redis"
 	unset BENCH_METHOD BENCH_BODY BENCH_KEY ONCESHOP_REPLAY_CACHE ONCESHOP_REDIS
-	rows=$(( $(orders) - before ))
-	check="2xx $OK, rows +$rows"
-	if [ "$rows" -ne 0 ]; then
-		check="$check MISMATCH"
-		FAILED=1
-	fi
-	record "replays, two hosts, replay cache $1" 32 "$check"
+	record_replays "replays, two hosts, replay cache $1" "$before"
 	drop_db "$dir"
 }
 
@@ -430,7 +441,7 @@ scenario_two_hosts_replays() {
 # again; no request may add a row. With LESSON, the keys in that lesson's
 # store (ONCESHOP_LESSON, set by scenario_store).
 scenario_replays() {
-	local dir=$TMP/replays${1:+-$1} status before rows check
+	local dir=$TMP/replays${1:+-$1} status before
 	mkdir "$dir"
 	new_db "$dir"
 	export ONCESHOP_SYNC=full
@@ -445,13 +456,7 @@ scenario_replays() {
 	measure replays 2 32 /orders -H "$AUTH" -H "$JSON"
 	stop_server
 	unset BENCH_METHOD BENCH_BODY BENCH_KEY
-	rows=$(( $(orders) - before ))
-	check="2xx $OK, rows +$rows"
-	if [ "$rows" -ne 0 ]; then
-		check="$check MISMATCH"
-		FAILED=1
-	fi
-	record "replays${1:+, keys: $1}" 32 "$check"
+	record_replays "replays${1:+, keys: $1}" "$before"
 	drop_db "$dir"
 }
 

@@ -24,7 +24,9 @@ function setup(thread)
 	table.insert(threads, thread)
 end
 
+-- Empty is unset: run.sh passes BENCH_KEY_PREFIX on, suffixed, only if set.
 local prefix = os.getenv("BENCH_KEY_PREFIX")
+if prefix == "" then prefix = nil end
 local counter = 0
 statuses = {}
 
