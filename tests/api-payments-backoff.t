@@ -54,6 +54,13 @@ sql "INSERT INTO idempotency_keys (user_id, operation, idem_key, fingerprint, st
 	SELECT id, 'confirm-payment', 'broken', '$(printf '0%.0s' $(seq 64))', 'processing',
 	'2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', 'started', 'not json',
 	'2026-01-01T00:00:00Z' FROM users WHERE name = 'alice'" >/dev/null
+# Another: its recovery point is one this build does not know.
+sql "INSERT INTO idempotency_keys (user_id, operation, idem_key, fingerprint, status,
+	created_at, expires_at, recovery_point, request, lease_until)
+	SELECT id, 'confirm-payment', 'no-point', '$(printf '0%.0s' $(seq 64))', 'processing',
+	'2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', 'refund-sent',
+	'{\"order_id\":$(head -1 "$TMP/orders"),\"amount\":600,\"currency\":\"JPY\"}',
+	'2026-01-01T00:00:00Z' FROM users WHERE name = 'alice'" >/dev/null
 
 # The provider comes back.
 start_second_host "$P2"
@@ -71,10 +78,12 @@ req POST /payments/confirm -H "$ALICE" -H "$JSON" -H "Idempotency-Key: bo-pay-1"
 	-d "{\"order_id\":$(head -1 "$TMP/orders"),\"amount\":600,\"currency\":\"JPY\"}"
 is "$STATUS $(header Idempotent-Replayed)" "201 true" "... and a client's retry gets the stored 201"
 
-is "$(cat "$TMP"/error*.log | grep -c 'key [0-9]* (confirm-payment) set aside')" 1 \
-	"the key that cannot be resumed is set aside, said once"
-is "$(sql "SELECT status || ' ' || retry_at FROM idempotency_keys WHERE idem_key = 'broken'")" \
+is "$(cat "$TMP"/error*.log | grep -c 'key [0-9]* (confirm-payment) set aside')" 2 \
+	"the two keys that cannot be resumed are set aside, each said once"
+is "$(sql "SELECT status || ' ' || retry_at FROM idempotency_keys WHERE idem_key IN ('broken', 'no-point')" | sort -u)" \
 	"processing 9999-12-31T23:59:59Z" "... kept processing, with the completer never due"
 like "$(sql "SELECT last_error FROM idempotency_keys WHERE idem_key = 'broken'")" 'cannot be resumed' \
-	"... and why"
+	"... and why: the request does not parse"
+like "$(sql "SELECT last_error FROM idempotency_keys WHERE idem_key = 'no-point'")" 'recovery point is unknown' \
+	"... or the recovery point is unknown"
 done_testing

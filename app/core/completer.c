@@ -59,6 +59,7 @@ resume(const struct api *api, struct writer *w, struct stalled *k,
 	struct response		 res;
 	struct buf		 why = { 0 };
 	char			 fp[65];
+	const char		*never = NULL;	/* why it can never resume */
 	enum resumed		 how = RESUMED_NEVER;
 
 	http_request_start(&req);
@@ -74,19 +75,26 @@ resume(const struct api *api, struct writer *w, struct stalled *k,
 	snprintf(res.key, sizeof(res.key), "%s", k->key);
 	res.operation = k->operation;
 	res.outcome = "resumed";
-	if (r != NULL && (json = body_parse(req.body, req.body_len,
-	    &why)) != NULL && (req.in = calloc(1, r->body->size)) != NULL &&
-	    body_validate(json, r->body->fields, req.in, &why) == 0) {
+	if (r == NULL)
+		never = "no such operation";
+	else if ((json = body_parse(req.body, req.body_len, &why)) == NULL ||
+	    (req.in = calloc(1, r->body->size)) == NULL ||
+	    body_validate(json, r->body->fields, req.in, &why) != 0)
+		never = why.data != NULL ? why.data : "out of memory";
+	else {
 		idem_fingerprint(json, fp);
 		how = phases_resume(w, r, &req, fp, k->id, &res, retry_after) ?
 		    RESUMED_LATER : res.stored ? RESUMED_DONE :
 		    res.status >= 500 ? RESUMED_FAILED : RESUMED_OTHER;
 		snprintf(k->why, sizeof(k->why), "resuming it failed with %d "
 		    "(%s); see the server log", res.status, res.outcome);
-	} else {
+		if (strcmp(res.outcome, "unresumable") == 0)
+			never = "its recovery point is unknown to this build";
+	}
+	if (never != NULL) {
+		how = RESUMED_NEVER;
 		snprintf(k->why, sizeof(k->why), "set aside: it cannot be "
-		    "resumed: %s", r == NULL ? "no such operation" : why.data ?
-		    why.data : "out of memory");
+		    "resumed: %s", never);
 		log_error("completer: key %lld (%s) %s", (long long)k->id,
 		    k->operation, k->why);
 		res.outcome = "set-aside";

@@ -144,7 +144,9 @@ take_over(struct db *db, struct phased_job *j, const char *now,
 	if (rc == DB_DONE)
 		return answer_other(db, j);
 	if (i == -1) {
-		reply_failed(j, "The key's recovery point could not be read");
+		reply_failed(j, "The key's recovery point is unknown to this "
+		    "build");
+		j->run.res->outcome = "unresumable";	/* for the completer */
 		return -1;
 	}
 	j->next = i;
