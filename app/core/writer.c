@@ -56,14 +56,35 @@ cond_init(pthread_cond_t *c)
 	pthread_condattr_destroy(&a);
 }
 
-/* Runs jobs, a list, inside the transaction db has just begun, each under
- * its own savepoint, then commits, and sets each job's result and fault. */
+/* Sets the result and fault of every job in jobs. */
 static void
+set_all(struct write_job *jobs, enum write_result r, enum db_rc fault)
+{
+	struct write_job	*j;
+
+	for (j = jobs; j != NULL; j = j->next) {
+		j->result = r;
+		j->fault = fault;
+	}
+}
+
+/* How run_group ended. */
+enum group_end {
+	GROUP_DONE,	/* every job has its result */
+	GROUP_AGAIN,	/* a deadlock: all rolled back, to be run again */
+};
+
+/* Runs jobs, a list, inside the transaction db has just begun, each under
+ * its own savepoint, then commits, and sets each job's result and fault.
+ * A job that meets a deadlock or a serialization failure (PostgreSQL)
+ * rolls the whole group back: the locks its earlier jobs took may be what
+ * the other side waits for. */
+static enum group_end
 run_group(struct db *db, struct write_job *jobs, int64_t group)
 {
 	struct write_job	*j;
 	enum write_result	 outcome;
-	enum db_rc		 fault = DB_DONE;
+	enum db_rc		 fault = DB_DONE, rc;
 
 	db_take_error(db);
 	for (j = jobs; j != NULL; j = j->next) {
@@ -75,11 +96,19 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 		if (j->run(db, j->arg) == -1) {
 			j->result = WRITE_UNDONE;
 			fault = j->fault = db_take_error(db);
+			if (fault == DB_RETRY) {
+				db_tx(db, STMT_ROLLBACK);
+				return GROUP_AGAIN;
+			}
 			/* A statement may have made the engine roll back
 			 * everything: then nothing of the group is left. */
 			if (db_tx_lost(db) ||
 			    db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE)
 				goto fail;
+			/* A lock not granted within the busy timeout
+			 * (PostgreSQL): nothing was written for it. */
+			if (fault == DB_BUSY)
+				j->result = WRITE_BUSY;
 		}
 		if (db_tx_lost(db) || db_tx(db, STMT_RELEASE_JOB) != DB_DONE)
 			goto fail;
@@ -89,19 +118,42 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 	    WRITE_UNKNOWN;
 	fault = db_take_error(db);
 	for (j = jobs; j != NULL; j = j->next)
-		if (j->result != WRITE_UNDONE) {
+		if (j->result == WRITE_COMMITTED) {
 			j->result = outcome;
 			j->fault = fault;
 		}
-	return;
+	return GROUP_DONE;
 fail:
 	log_error("writer: group %lld rolled back", (long long)group);
-	if (db_take_error(db) == DB_FULL)
-		fault = DB_FULL;
+	if ((rc = db_take_error(db)) == DB_FULL || rc == DB_GONE)
+		fault = rc;
 	db_tx(db, STMT_ROLLBACK);
-	for (j = jobs; j != NULL; j = j->next) {
-		j->result = WRITE_FAILED;
-		j->fault = fault;
+	set_all(jobs, WRITE_FAILED, fault);
+	return GROUP_DONE;
+}
+
+/* Runs jobs in the transaction whose BEGIN gave rc, and again from a new
+ * BEGIN after a deadlock, RETRIES_MAX times at most; sets each job's
+ * result. A BEGIN that waited out the busy timeout, or found the server
+ * gone, leaves nothing written: WRITE_BUSY. */
+static void
+run_jobs(struct writer *w, struct write_job *jobs, enum db_rc rc)
+{
+	int	 attempt;
+
+	for (attempt = 1; ; attempt++) {
+		if (rc != DB_DONE) {
+			set_all(jobs, rc == DB_BUSY || rc == DB_GONE ?
+			    WRITE_BUSY : WRITE_FAILED, rc);
+			return;
+		}
+		if (run_group(w->db, jobs, ++w->groups) == GROUP_DONE)
+			return;
+		if (attempt == RETRIES_MAX) {
+			set_all(jobs, WRITE_BUSY, DB_BUSY);
+			return;
+		}
+		rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE);
 	}
 }
 
@@ -117,20 +169,16 @@ take_all(struct writer *w)
 	return jobs;
 }
 
-/* Hands each job its result and wakes its caller. A caller may free its
+/* Wakes the caller of each job, its result set. A caller may free its
  * job as soon as it sees JOB_DONE, so read next first. */
 static void
-finish(struct writer *w, struct write_job *jobs, int set, enum write_result r)
+finish(struct writer *w, struct write_job *jobs)
 {
 	struct write_job	*j, *next;
 
 	pthread_mutex_lock(&w->mu);
 	for (j = jobs; j != NULL; j = next) {
 		next = j->next;
-		if (set) {
-			j->result = r;
-			j->fault = DB_ERROR;
-		}
 		j->state = JOB_DONE;
 		pthread_cond_signal(&j->done);
 	}
@@ -144,26 +192,16 @@ static void
 group(struct writer *w)
 {
 	struct write_job	*jobs;
-	enum db_rc		 rc;
+	enum db_rc		 rc = DB_ERROR;
 
-	if (w->db == NULL && (w->db = db_open(&w->cfg.db, DB_SERVE)) == NULL) {
-		pthread_mutex_lock(&w->mu);
-		jobs = take_all(w);
-		pthread_mutex_unlock(&w->mu);
-		finish(w, jobs, 1, WRITE_FAILED);
-		return;
-	}
-	if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
+	if ((w->db != NULL || (w->db = db_open(&w->cfg.db, DB_SERVE)) != NULL) &&
+	    (rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
 		return;
 	pthread_mutex_lock(&w->mu);
 	jobs = take_all(w);
 	pthread_mutex_unlock(&w->mu);
-	if (rc != DB_DONE)
-		finish(w, jobs, 1, WRITE_FAILED);
-	else {
-		run_group(w->db, jobs, ++w->groups);
-		finish(w, jobs, 0, WRITE_COMMITTED);
-	}
+	run_jobs(w, jobs, rc);
+	finish(w, jobs);
 }
 
 /* Runs the housekeeping once in its own transaction. Returns 1 if it has
@@ -282,7 +320,8 @@ writer_stop(struct writer *w)
 	pthread_mutex_lock(&w->mu);
 	jobs = take_all(w);
 	pthread_mutex_unlock(&w->mu);
-	finish(w, jobs, 1, WRITE_BUSY);
+	set_all(jobs, WRITE_BUSY, DB_BUSY);
+	finish(w, jobs);
 	db_close(w->db);
 	w->db = NULL;
 }
@@ -314,30 +353,12 @@ unlink_job(struct writer *w, struct write_job *job)
 		}
 }
 
-/* Runs job at once on w's connection, as a group of one. On PostgreSQL a
- * deadlock or serialization failure runs it again, a few times at most;
- * a lock not granted within the busy timeout, those failures every time,
- * or a server that cannot be reached at BEGIN leave nothing written:
- * WRITE_BUSY. */
+/* Runs job at once on w's connection, as a group of one. */
 static enum write_result
 run_inline(struct writer *w, struct write_job *job)
 {
-	enum db_rc	 rc;
-	int		 attempt;
-
-	for (attempt = 1; ; attempt++) {
-		if ((rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) != DB_DONE) {
-			job->fault = rc;
-			return job->result = rc == DB_BUSY || rc == DB_GONE ?
-			    WRITE_BUSY : WRITE_FAILED;
-		}
-		run_group(w->db, job, ++w->groups);
-		if (job->result == WRITE_COMMITTED || (job->fault != DB_RETRY &&
-		    job->fault != DB_BUSY) || job->result == WRITE_UNKNOWN)
-			return job->result;
-		if (job->fault == DB_BUSY || attempt == RETRIES_MAX)
-			return job->result = WRITE_BUSY;
-	}
+	run_jobs(w, job, db_tx(w->db, STMT_BEGIN_IMMEDIATE));
+	return job->result;
 }
 
 enum write_result
