@@ -32,6 +32,28 @@ is "$STATUS $(json '.orders | length')" "200 0" "alice's orders: none yet"
 req GET /orders -H 'authorization: bearer alice-token'
 is "$STATUS" 200 "the scheme name is case-insensitive"
 
+# A token found is trusted for ONCESHOP_TOKEN_CACHE_MS (1 s) without a
+# look-up: one deleted from the database is refused within that.
+hash=$(printf %s temp-token | sha256sum | cut -c1-64)
+sql "INSERT INTO api_tokens (token_sha256, user_id, created_at)
+	SELECT '$hash', id, '2026-01-01T00:00:00Z' FROM users WHERE name = 'alice'" >/dev/null
+# tokens FILE: 40 GET /orders at once with the token, their statuses in FILE.
+tokens() {
+	local i pids=()
+	for i in $(seq 40); do
+		curl -s -o /dev/null -w '%{http_code}\n' -H 'Authorization: Bearer temp-token' \
+			"$BASE/orders" >"$1.$i" & pids+=($!)
+	done
+	wait "${pids[@]}"
+	cat "$1".* >"$1"
+}
+tokens "$TMP/token-before"
+is "$(sort -u "$TMP/token-before")" 200 "a new token works at once (40 requests at once, on many threads)"
+sql "DELETE FROM api_tokens WHERE token_sha256 = '$hash'" >/dev/null
+sleep 1.2
+tokens "$TMP/token-after"
+is "$(sort -u "$TMP/token-after")" 401 "... and once deleted, is refused by every thread after ONCESHOP_TOKEN_CACHE_MS"
+
 # --- GET /orders ?limit= ---
 for limit in 0 1001 abc -1 '10x' ''; do
 	req GET "/orders?limit=$limit" -H "$ALICE"

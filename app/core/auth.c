@@ -21,6 +21,44 @@ bearer_token(const char *authorization)
 	return *token == '\0' || strlen(token) > 512 ? NULL : token;
 }
 
+/* Each request thread remembers the last token it found, for cache_us:
+ * the token's look-up is a round trip on PostgreSQL, and on either engine a
+ * replay's work is little else. A token deleted from the database is
+ * refused cache_us later at most. */
+static int64_t	 cache_us;
+static _Thread_local struct {
+	char		 hash[65];
+	struct user	 user;
+	int64_t		 until;	/* monotonic; 0: empty */
+} cached;
+
+void
+auth_configure(long token_cache_ms)
+{
+	cache_us = token_cache_ms * 1000;
+}
+
+/* Copies the cached user for hash into req. Returns 1 if it was there. */
+static int
+cache_get(const char *hash, struct request *req)
+{
+	if (cached.until == 0 || strcmp(cached.hash, hash) != 0 ||
+	    time_monotonic_usec() >= cached.until)
+		return 0;
+	req->user = cached.user;
+	return 1;
+}
+
+static void
+cache_put(const char *hash, const struct request *req)
+{
+	if (cache_us == 0)
+		return;
+	memcpy(cached.hash, hash, sizeof(cached.hash));
+	cached.user = req->user;
+	cached.until = time_monotonic_usec() + cache_us;
+}
+
 int
 auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
     struct response *res)
@@ -32,6 +70,8 @@ auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
 
 	if (token != NULL) {
 		sha256_hex(token, strlen(token), hash);
+		if (cache_get(hash, req))
+			return 0;
 		st = db_stmt(db, STMT_TOKEN_USER);
 		stmt_text(st, 1, hash);
 		if ((rc = stmt_step(st)) == DB_ROW) {
@@ -41,8 +81,10 @@ auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
 		}
 		stmt_reset(st);
 	}
-	if (rc == DB_ROW)
+	if (rc == DB_ROW) {
+		cache_put(hash, req);
 		return 0;
+	}
 	if (rc != DB_DONE) {
 		http_problem_retry(res, &problem_service_busy, 1, "The token could not be "
 		    "checked: the database did not answer. Nothing was written; "

@@ -14,6 +14,10 @@
 int	 auth_user_or_reply(struct db *, const struct api *, struct request *,
 	     struct response *);
 
+/* A request thread keeps the last token it found for token_cache_ms (0,
+ * the default: it looks each one up). */
+void	 auth_configure(long token_cache_ms);
+
 /* What auth_token_add may do to the user. */
 enum {
 	AUTH_NEW_USER,		/* create the user; fail if they exist */

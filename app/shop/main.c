@@ -51,6 +51,7 @@ struct config {
 	long		 completer_ms;
 	long		 provider_slots;
 	long		 log_gets;
+	long		 token_cache_ms;
 	int		 sync_full;
 	struct provider_config provider;
 };
@@ -77,6 +78,9 @@ static const struct setting settings[] = {
 	    "full: a 201 is on disk"),
 	SET_NUMBER("ONCESHOP_LOG_GETS", C, log_gets, 1, 0, 1, "",
 	    "log every GET (0: writes only)"),
+	SET_NUMBER("ONCESHOP_TOKEN_CACHE_MS", C, token_cache_ms, 1000, 0,
+	    60000, "ms", "a token found is trusted this long without a look-up "
+	    "(0: never): a deleted token is refused this much later at most"),
 	SET_NUMBER("ONCESHOP_COMPLETER_MS", C, completer_ms, COMPLETER_MS, 0,
 	    60000, "ms", "how often stalled payments are resumed (0: never)"),
 	SET_TEXT("ONCESHOP_PROVIDER_URL", C, provider.url,
@@ -114,6 +118,7 @@ config_read(struct config *c)
 	if (lesson_configure("onceshop", c->lesson) == -1)
 		return -1;
 	lesson_select_configure(c->lesson_pause_ms);
+	auth_configure(c->token_cache_ms);
 	redis_configure(c->redis, (int)c->busy_ms);
 	lesson_redis_configure(strcmp(c->lesson_crash, "after-claim") == 0 ?
 	    LESSON_CRASH_AFTER_CLAIM : strcmp(c->lesson_crash,
