@@ -16,7 +16,7 @@
 #  3. A lock released while requests still wait (held 1 s, timeout 4 s):
 #     the writer takes them up; every one is a 201, none a 503, once.
 . "$(dirname "$0")/lib.sh"
-sqlite_only "the single writer stuck behind SQLite's lock (PostgreSQL has no single writer)"
+sqlite_only "the single writer stuck behind SQLite's lock (PostgreSQL has no such lock)"
 
 HOLD=()
 trap 'stop_server; [ ${#HOLD[@]} -eq 0 ] || kill "${HOLD[@]}" 2>/dev/null; rm -rf "$TMP"' EXIT

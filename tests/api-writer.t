@@ -12,7 +12,7 @@
 #     written, and the same keys then succeed.
 export ONCESHOP_BUSY_TIMEOUT_MS=5000
 . "$(dirname "$0")/lib.sh"
-sqlite_only "the single writer's group commit, made visible by a sqlite3 shell holding SQLite's lock (PostgreSQL has no single writer)"
+sqlite_only "the single writer's group commit, made visible by a sqlite3 shell holding SQLite's lock (PostgreSQL has no such lock)"
 start_server
 
 # hold_lock SECONDS: a writer outside onceshop holds the lock that long;

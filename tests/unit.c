@@ -948,7 +948,7 @@ test_writer_stop(void)
 	char			 path[] = "/tmp/onceshop-unit-XXXXXX";
 	char			 db_path[64];
 	struct writer_config	 wc = { { db_path, NULL, &shop_schema, 0, 5000 },
-	    NULL };
+	    NULL, 1 };
 	struct submitter	 s[8];
 	pthread_t		 t[8];
 	struct write_job	 job = { .run = slow_job };

@@ -9,6 +9,7 @@
 #include "db_engine.h"
 
 #define PARAMS_MAX	16
+#define DEFERRED_MAX	4
 
 struct pg_stmt {
 	struct stmt	 base;
@@ -32,6 +33,10 @@ struct pg_db {
 	enum db_mode	 mode;
 	int		 busy_ms, sync_full;
 	int		 reading;	/* in a read "transaction" (pg_tx) */
+	/* A write transaction's savepoint statements not sent yet: they go
+	 * in one round trip with the next statement or the COMMIT. */
+	int		 deferred[DEFERRED_MAX];	/* enum stmt_id */
+	int		 ndeferred;
 	int64_t		 next_try;	/* no reconnection before (usec) */
 	int64_t		 changes;
 	char		**texts;	/* with $n, owned; db->nstmts */

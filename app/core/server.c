@@ -82,30 +82,13 @@ struct server {
 	struct writer			*writer;
 };
 
-/* Opens a thread's connection and the writer it writes through: on
- * SQLite a read connection and the one writer thread; on PostgreSQL a
- * connection that writes its own transactions, each a group of one. */
+/* Opens a thread's connection for its reads; it writes through the one
+ * writer thread, on either engine. */
 static struct db *
 thread_db(struct server *s, struct writer **w)
 {
-	const struct server_config	*c = s->config;
-	struct db			*db;
-
-	if (!db_shared(&c->db)) {
-		*w = s->writer;
-		return db_open(&c->db, DB_READ);
-	}
-	if ((db = db_open(&c->db, DB_SERVE)) != NULL)
-		*w = writer_inline(db);
-	return db;
-}
-
-static void
-thread_db_close(struct server *s, struct db *db, struct writer *w)
-{
-	if (w != s->writer)
-		writer_free(w);
-	db_close(db);
+	*w = s->writer;
+	return db_open(&s->config->db, DB_READ);
 }
 
 /* A request thread: accepts FastCGI requests one at a time and answers
@@ -131,35 +114,12 @@ request_thread(void *arg)
 			db = thread_db(s, &w);
 		serve_one(c->api, db, w, r.envp, &r);
 	}
-	thread_db_close(s, db, w);
+	db_close(db);
 	return NULL;
 }
 
-/* Runs the housekeeping in transactions of its own while it has more,
- * with a pause between: on PostgreSQL there is no writer thread to do it.
- * Returns -1 on a database error. */
-static int
-housekeep(const struct server_config *c, struct db *db)
-{
-	int	 more;
-
-	do {
-		if (db_tx(db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
-			return -1;
-		if ((more = c->housekeeping(db, time(NULL))) == -1) {
-			db_tx(db, STMT_ROLLBACK);
-			return -1;
-		}
-		if (db_tx(db, STMT_COMMIT) != DB_DONE)
-			return -1;
-		sleep_ms(5);
-	} while (more);
-	return 0;
-}
-
 /* The maintenance thread: every complete_ms, the completer resumes the
- * processing keys whose lease ran out (completer.h); on PostgreSQL, where no
- * writer thread does it, it also sweeps expired keys every second. */
+ * processing keys whose lease ran out (completer.h). */
 static void *
 maintenance_thread(void *arg)
 {
@@ -182,10 +142,8 @@ maintenance_thread(void *arg)
 			next_complete = time_usec() + c->complete_ms * 1000LL;
 			rc = completer_run(c->api, db, w, 100, &finished);
 		}
-		if (rc == 0 && db_shared(&c->db) && c->housekeeping != NULL)
-			rc = housekeep(c, db);
 		if (rc == -1) {
-			thread_db_close(s, db, w);	/* again next time */
+			db_close(db);	/* again next time */
 			db = NULL;
 		}
 	}
@@ -195,7 +153,8 @@ maintenance_thread(void *arg)
 int
 server_run(const struct server_config *c)
 {
-	struct writer_config	 wc = { c->db, c->housekeeping };
+	struct writer_config	 wc = { c->db, c->housekeeping,
+	    db_shared(&c->db) ? c->writers : 1 };
 	struct server		 s = { c, NULL };
 	struct writer		*w = NULL;
 	struct db		*db;
@@ -231,8 +190,7 @@ server_run(const struct server_config *c)
 	sigaddset(&stop, SIGUSR1);
 	sigaddset(&stop, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	if (FCGX_Init() != 0 || (!db_shared(&c->db) &&
-	    (s.writer = writer_start(&wc)) == NULL)) {
+	if (FCGX_Init() != 0 || (s.writer = writer_start(&wc)) == NULL) {
 		log_error("cannot initialise FastCGI or the writer");
 		return 1;
 	}
@@ -242,7 +200,7 @@ server_run(const struct server_config *c)
 			log_error("cannot start request thread %ld", i);
 			return 1;
 		}
-	if ((c->complete_ms > 0 || db_shared(&c->db)) &&
+	if (c->complete_ms > 0 &&
 	    (pthread_create(&thread, NULL, maintenance_thread, &s) != 0 ||
 	    pthread_detach(thread) != 0)) {
 		log_error("cannot start the maintenance thread");

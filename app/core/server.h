@@ -16,6 +16,9 @@ struct server_config {
 	housekeeping_fn		*housekeeping;	/* the writer's, or NULL */
 	int			 complete_ms;	/* run the completer this often
 						 * (phases.h); 0: never */
+	int			 writers;	/* PostgreSQL: write connections,
+						 * each committing in groups;
+						 * SQLite has one */
 };
 
 /* Serves until a stop signal (SIGTERM, SIGINT, SIGHUP, SIGUSR1), or one

@@ -2,6 +2,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,17 +21,24 @@
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
+/* One write connection and the thread that runs groups on it. */
+struct lane {
+	struct writer		*w;
+	struct db		*db;
+	pthread_t		 thread;
+	int			 housekeeper;	/* it runs the housekeeping */
+};
+
 struct writer {
 	struct writer_config	 cfg;
-	struct db		*db;	/* the only write connection */
-	int			 threaded;
-	pthread_t		 thread;
+	struct lane		 lanes[WRITER_LANES_MAX];
+	int			 nlanes;	/* threads; 0: inline */
+	_Atomic int64_t		 groups;
 	pthread_mutex_t		 mu;	/* guards everything below */
 	pthread_cond_t		 wake;	/* a job was queued, or stop */
 	struct write_job	*head, *tail;
-	int			 idle;	/* the thread waits on wake */
+	int			 idle;	/* lanes waiting on wake */
 	int			 stop;
-	int64_t			 groups;
 };
 
 static struct timespec
@@ -137,7 +145,7 @@ fail:
  * result. A BEGIN that waited out the busy timeout, or found the server
  * gone, leaves nothing written: WRITE_BUSY. */
 static void
-run_jobs(struct writer *w, struct write_job *jobs, enum db_rc rc)
+run_jobs(struct lane *l, struct write_job *jobs, enum db_rc rc)
 {
 	int	 attempt;
 
@@ -147,13 +155,13 @@ run_jobs(struct writer *w, struct write_job *jobs, enum db_rc rc)
 			    WRITE_BUSY : WRITE_FAILED, rc);
 			return;
 		}
-		if (run_group(w->db, jobs, ++w->groups) == GROUP_DONE)
+		if (run_group(l->db, jobs, ++l->w->groups) == GROUP_DONE)
 			return;
 		if (attempt == RETRIES_MAX) {
 			set_all(jobs, WRITE_BUSY, DB_BUSY);
 			return;
 		}
-		rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE);
+		rc = db_tx(l->db, STMT_BEGIN_IMMEDIATE);
 	}
 }
 
@@ -189,45 +197,47 @@ finish(struct writer *w, struct write_job *jobs)
  * most the busy timeout), takes every job queued by then, runs them and
  * commits. On BUSY the jobs stay queued until their callers give up. */
 static void
-group(struct writer *w)
+group(struct lane *l)
 {
+	struct writer		*w = l->w;
 	struct write_job	*jobs;
 	enum db_rc		 rc = DB_ERROR;
 
-	if ((w->db != NULL || (w->db = db_open(&w->cfg.db, DB_SERVE)) != NULL) &&
-	    (rc = db_tx(w->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
+	if ((l->db != NULL || (l->db = db_open(&w->cfg.db, DB_SERVE)) != NULL) &&
+	    (rc = db_tx(l->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
 		return;
 	pthread_mutex_lock(&w->mu);
 	jobs = take_all(w);
 	pthread_mutex_unlock(&w->mu);
-	run_jobs(w, jobs, rc);
+	run_jobs(l, jobs, rc);
 	finish(w, jobs);
 }
 
 /* Runs the housekeeping once in its own transaction. Returns 1 if it has
  * more to do. */
 static int
-housekeep(struct writer *w)
+housekeep(struct lane *l)
 {
 	int	 more;
 
-	if (w->db == NULL || db_tx(w->db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
+	if (l->db == NULL || db_tx(l->db, STMT_BEGIN_IMMEDIATE) != DB_DONE)
 		return 0;
-	if ((more = w->cfg.housekeeping(w->db, time(NULL))) == -1 ||
-	    db_tx_lost(w->db)) {
-		db_tx(w->db, STMT_ROLLBACK);
+	if ((more = l->w->cfg.housekeeping(l->db, time(NULL))) == -1 ||
+	    db_tx_lost(l->db)) {
+		db_tx(l->db, STMT_ROLLBACK);
 		return 0;
 	}
-	return db_tx(w->db, STMT_COMMIT) == DB_DONE && more;
+	return db_tx(l->db, STMT_COMMIT) == DB_DONE && more;
 }
 
 static void *
 writer_main(void *arg)
 {
-	struct writer	*w = arg;
+	struct lane	*l = arg;
+	struct writer	*w = l->w;
 	struct timespec	 ts;
 	int64_t		 next = 0;	/* next housekeeping, monotonic */
-	int		 more;
+	int		 more, hk = l->housekeeper && w->cfg.housekeeping;
 
 	/* Every write waits for this one thread: let the kernel run it
 	 * before the request threads when both are ready (works as root;
@@ -237,28 +247,28 @@ writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		while (w->head == NULL && !w->stop) {
-			if (w->cfg.housekeeping && time_monotonic_usec() >= next) {
+			if (hk && time_monotonic_usec() >= next) {
 				pthread_mutex_unlock(&w->mu);
-				more = housekeep(w);
+				more = housekeep(l);
 				next = more ? 0 :
 				    time_monotonic_usec() + HOUSEKEEPING_IDLE_US;
 				pthread_mutex_lock(&w->mu);
 				continue;
 			}
-			w->idle = 1;
+			w->idle++;
 			ts = timespec_of(next);
-			if (w->cfg.housekeeping)
+			if (hk)
 				pthread_cond_timedwait(&w->wake, &w->mu, &ts);
 			else
 				pthread_cond_wait(&w->wake, &w->mu);
-			w->idle = 0;
+			w->idle--;
 		}
 		if (w->stop)
 			break;
 		pthread_mutex_unlock(&w->mu);
-		group(w);
-		if (w->cfg.housekeeping && time_monotonic_usec() >= next) {
-			more = housekeep(w);
+		group(l);
+		if (hk && time_monotonic_usec() >= next) {
+			more = housekeep(l);
 			next = time_monotonic_usec() + (more ?
 			    HOUSEKEEPING_BUSY_US : HOUSEKEEPING_IDLE_US);
 		}
@@ -272,20 +282,27 @@ struct writer *
 writer_start(const struct writer_config *cfg)
 {
 	struct writer	*w = xmalloc(sizeof(*w));
+	struct lane	*l;
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = *cfg;
-	w->threaded = 1;
 	pthread_mutex_init(&w->mu, NULL);
 	cond_init(&w->wake);
-	/* Open now, to say early when the database is not there; the
-	 * thread retries before each group while it is missing. */
-	w->db = db_open(&cfg->db, DB_SERVE);
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		log_error("writer: cannot start its thread");
-		db_close(w->db);
-		free(w);
-		return NULL;
+	for (; w->nlanes < cfg->lanes && w->nlanes < WRITER_LANES_MAX;
+	    w->nlanes++) {
+		l = &w->lanes[w->nlanes];
+		l->w = w;
+		l->housekeeper = w->nlanes == 0;
+		/* Open now, to say early when the database is not there;
+		 * the thread retries before each group while it is
+		 * missing. */
+		l->db = db_open(&cfg->db, DB_SERVE);
+		if (pthread_create(&l->thread, NULL, writer_main, l) != 0) {
+			log_error("writer: cannot start its thread");
+			db_close(l->db);
+			writer_free(w);
+			return NULL;
+		}
 	}
 	return w;
 }
@@ -296,7 +313,7 @@ writer_inline(struct db *db)
 	struct writer	*w = xmalloc(sizeof(*w));
 
 	memset(w, 0, sizeof(*w));
-	w->db = db;
+	w->lanes[0] = (struct lane){ .w = w, .db = db };
 	pthread_mutex_init(&w->mu, NULL);
 	return w;
 }
@@ -305,8 +322,9 @@ void
 writer_stop(struct writer *w)
 {
 	struct write_job	*jobs;
+	int			 i;
 
-	if (w == NULL || !w->threaded)
+	if (w == NULL || w->nlanes == 0)
 		return;
 	pthread_mutex_lock(&w->mu);
 	if (w->stop) {
@@ -314,16 +332,19 @@ writer_stop(struct writer *w)
 		return;
 	}
 	w->stop = 1;
-	pthread_cond_signal(&w->wake);
+	pthread_cond_broadcast(&w->wake);
 	pthread_mutex_unlock(&w->mu);
-	pthread_join(w->thread, NULL);
+	for (i = 0; i < w->nlanes; i++)
+		pthread_join(w->lanes[i].thread, NULL);
 	pthread_mutex_lock(&w->mu);
 	jobs = take_all(w);
 	pthread_mutex_unlock(&w->mu);
 	set_all(jobs, WRITE_BUSY, DB_BUSY);
 	finish(w, jobs);
-	db_close(w->db);
-	w->db = NULL;
+	for (i = 0; i < w->nlanes; i++) {
+		db_close(w->lanes[i].db);
+		w->lanes[i].db = NULL;
+	}
 }
 
 void
@@ -332,7 +353,7 @@ writer_free(struct writer *w)
 	if (w == NULL)
 		return;
 	writer_stop(w);
-	if (w->threaded)
+	if (w->nlanes > 0)
 		pthread_cond_destroy(&w->wake);
 	pthread_mutex_destroy(&w->mu);
 	free(w);
@@ -357,7 +378,7 @@ unlink_job(struct writer *w, struct write_job *job)
 static enum write_result
 run_inline(struct writer *w, struct write_job *job)
 {
-	run_jobs(w, job, db_tx(w->db, STMT_BEGIN_IMMEDIATE));
+	run_jobs(&w->lanes[0], job, db_tx(w->lanes[0].db, STMT_BEGIN_IMMEDIATE));
 	return job->result;
 }
 
@@ -368,7 +389,7 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 
 	job->next = NULL;
 	job->group = 0;
-	if (!w->threaded)
+	if (w->nlanes == 0)
 		return run_inline(w, job);
 
 	deadline = timespec_of(time_monotonic_usec() + (int64_t)timeout_ms * 1000);
@@ -385,7 +406,7 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	else
 		w->head = job;
 	w->tail = job;
-	if (w->idle)
+	if (w->idle > 0)
 		pthread_cond_signal(&w->wake);
 	while (job->state != JOB_DONE) {
 		if (job->state == JOB_RUNNING) {

@@ -1,10 +1,12 @@
-/* writer.h — the single writer. On SQLite every write goes through one
- * thread that owns the only write connection and commits in groups: it
- * begins one transaction, runs every job waiting in its queue each under
- * its own savepoint, commits once (one fsync for the whole group), and only
- * then releases the answers. A job that fails is rolled back to its
- * savepoint alone; a failed COMMIT fails the whole group. Between groups it
- * runs the housekeeping (sweeping expired keys) in small transactions.
+/* writer.h — the writer. Every write goes through writer threads (one on
+ * SQLite, which has one write lock; config.lanes on PostgreSQL), each with
+ * its own connection, that commit in groups: a thread begins one
+ * transaction, runs every job waiting in the queue each under its own
+ * savepoint, commits once (one fsync for the whole group), and only then
+ * releases the answers. A job that fails is rolled back to its savepoint
+ * alone; a failed COMMIT fails the whole group; a deadlock or serialization
+ * failure runs the whole group again. Between groups the first thread runs
+ * the housekeeping (sweeping expired keys) in small transactions.
  *
  * The caller of writer_submit waits at most until its deadline for the
  * job to start; a job that never started wrote nothing (WRITE_BUSY). */
@@ -50,9 +52,13 @@ struct write_job {
 	pthread_cond_t		 done;
 };
 
+#define WRITER_LANES_MAX	8
+
 struct writer_config {
-	struct db_config	 db;		/* the write connection's */
+	struct db_config	 db;		/* the write connections' */
 	housekeeping_fn		*housekeeping;	/* may be NULL */
+	int			 lanes;		/* write connections, each with
+						 * its thread: 1 on SQLite */
 };
 
 struct writer;

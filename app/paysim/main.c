@@ -107,7 +107,7 @@ static int
 serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, NULL, &paysim_schema, 1, BUSY_MS },
-	    &paysim_api, c->threads, keystore_housekeeping, 0 };
+	    &paysim_api, c->threads, keystore_housekeeping, 0, 1 };
 
 	job_configure(BUSY_MS);
 	charges_configure((int)c->slow_ms, (int)c->lost_ms);

@@ -48,6 +48,7 @@ struct config {
 	long		 ttl;
 	long		 busy_ms;
 	long		 threads;
+	long		 writers;
 	long		 completer_ms;
 	long		 provider_slots;
 	long		 log_gets;
@@ -72,6 +73,9 @@ static const struct setting settings[] = {
 	    "ms", "the longest wait for the database before a 503"),
 	SET_NUMBER("ONCESHOP_THREADS", C, threads, THREADS_DEFAULT, 1, 1024, "",
 	    "request threads"),
+	SET_NUMBER("ONCESHOP_WRITERS", C, writers, 2, 1, WRITER_LANES_MAX, "",
+	    "PostgreSQL: write connections, each committing in groups (SQLite "
+	    "has one)"),
 	SET_NUMBER("ONCESHOP_PROVIDER_SLOTS", C, provider_slots, 0, 0, 1023,
 	    "", "payments at the provider at once (0: half the threads)"),
 	SET_CHOICE("ONCESHOP_SYNC", C, sync, "full", "full|normal",
@@ -170,7 +174,7 @@ serve(const struct config *c)
 {
 	struct server_config	 sc = { { c->db_path, c->db_url, &shop_schema,
 	    c->sync_full, (int)c->busy_ms }, &shop_api, c->threads,
-	    keystore_housekeeping, (int)c->completer_ms };
+	    keystore_housekeeping, (int)c->completer_ms, (int)c->writers };
 
 	if (configure(c) == -1)
 		return 1;

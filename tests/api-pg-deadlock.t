@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# A writer's group that meets a deadlock on PostgreSQL is rolled back
+# whole and run again, and still answers every job exactly once: one
+# order per request, one stock decrement per order.
+#
+# The deadlock, made on purpose with two psql sessions beside one writer
+# (ONCESHOP_WRITERS=1):
+#   S1 holds MUG-KYOTO: order 0 (a mug) blocks the writer's first group,
+#      while order 1 (sencha) and order 2 (matcha) queue behind it;
+#   S2 takes TEA-MATCHA;
+#   S1 commits: the second group runs order 1 (takes TEA-SENCHA) and
+#      order 2, which waits for S2's TEA-MATCHA;
+#   S2 asks for TEA-SENCHA, held by the group: a cycle. The writer waited
+#      first, so its deadlock check (deadlock_timeout 2 s; S2's is longer)
+#      finds it and the group is the one refused.
+. "$(dirname "$0")/lib.sh"
+[ "$ENGINE" = postgres ] || { echo "1..0 # SKIP a deadlock between two PostgreSQL sessions (SQLite has one writer and one lock)"; exit 0; }
+export ONCESHOP_WRITERS=1
+sql "ALTER DATABASE $PGDB SET deadlock_timeout = '2s'" >/dev/null
+start_server
+stock() { sql "SELECT string_agg(stock::text, ' ' ORDER BY sku) FROM products WHERE sku IN ('MUG-KYOTO', 'TEA-MATCHA', 'TEA-SENCHA')"; }
+before=$(stock)
+orders=$(sql 'SELECT count(*) FROM orders')
+
+# session NAME SCRIPT: psql runs SCRIPT (lines; "\! touch F" marks a
+# point), in the background.
+session() {
+	psql -X -q -v ON_ERROR_STOP=1 "$ONCESHOP_DATABASE_URL" <<<"$2" >"$TMP/$1.out" 2>&1 &
+}
+waitfor() { local _; for _ in $(seq 100); do [ -e "$TMP/$1" ] && return 0; sleep 0.05; done; return 1; }
+order() {	# order N SKU: in the background, status and body to $TMP/o-N.*
+	curl -s --max-time 20 -o "$TMP/o-$1.body" -w '%{http_code}' "$BASE/orders" \
+		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: dl-$1" \
+		-d "{\"items\":[{\"sku\":\"$2\",\"quantity\":1}]}" >"$TMP/o-$1.status" &
+}
+
+session s1 "BEGIN;
+UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
+\\! touch $TMP/s1
+SELECT pg_sleep(2.5);
+COMMIT;"
+waitfor s1 || echo "# S1 never held its row"
+order 0 MUG-KYOTO
+sleep 0.5
+order 1 TEA-SENCHA
+sleep 0.5
+order 2 TEA-MATCHA
+session s2 "SET deadlock_timeout = '20s';
+BEGIN;
+UPDATE products SET stock = stock WHERE sku = 'TEA-MATCHA';
+SELECT pg_sleep(2.5);
+UPDATE products SET stock = stock WHERE sku = 'TEA-SENCHA';
+\\! touch $TMP/s2
+COMMIT;"
+for _ in $(seq 200); do
+	[ -s "$TMP/o-0.status" ] && [ -s "$TMP/o-1.status" ] && [ -s "$TMP/o-2.status" ] && break
+	sleep 0.1
+done
+waitfor s2 || echo "# S2 never took its second row"
+
+is "$(for i in 0 1 2; do cat "$TMP/o-$i.status"; echo; done | paste -sd' ')" "201 201 201" \
+	"three orders, the two in the deadlocked group among them: each answered 201 once"
+is "$(grep -c 'deadlock detected' "$TMP/error.log")" 1 \
+	"... the writer's group met the deadlock (the server log says so, once)"
+groups=$(grep -o 'key=dl-[12] outcome=new stored=yes group=[0-9]*' "$TMP/error.log" | sed 's/.*group=//' | paste -sd' ')
+is "$groups" "3 3" \
+	"... and its two jobs each logged one answer, from group 3: group 2 was rolled back and ran again whole"
+is "$(($(sql 'SELECT count(*) FROM orders') - orders))" 3 "three new orders, no more"
+is "$(sql "SELECT count(*) FROM order_items i JOIN orders o ON o.id = i.order_id
+	WHERE i.sku IN ('TEA-SENCHA', 'TEA-MATCHA')")" 2 "... one item each for the two that ran again"
+read -r m0 t0 s0 <<<"$before"
+is "$(stock)" "$((m0 - 1)) $((t0 - 1)) $((s0 - 1))" "... and each product's stock went down by one"
+for i in 1 2; do
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: dl-$i" \
+		-d "{\"items\":[{\"sku\":\"$([ "$i" = 1 ] && echo TEA-SENCHA || echo TEA-MATCHA)\",\"quantity\":1}]}"
+	is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $(cat "$TMP/o-$i.body")" \
+		"order $i's retry replays exactly the answer it got"
+done
+done_testing
