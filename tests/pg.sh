@@ -21,9 +21,11 @@ start)
 			--locale=C.UTF-8 >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	# Sockets only; fsync as a real server has it. Enough connections
-	# for two hosts of 32 request threads and the tests' own.
+	# for two hosts of 32 request threads and the tests' own. Writers'
+	# groups can deadlock (README, "When one machine is not enough"):
+	# found after 50 ms, not the default second.
 	as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 30 \
-		-o "-c listen_addresses='' -k $dir -c max_connections=200 -c shared_buffers=128MB" \
+		-o "-c listen_addresses='' -k $dir -c max_connections=200 -c shared_buffers=128MB -c deadlock_timeout=50ms" \
 		start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
 	echo "$dir"
 	;;

@@ -82,24 +82,14 @@ struct server {
 	struct writer			*writer;
 };
 
-/* Opens a thread's connection for its reads; it writes through the one
- * writer thread, on either engine. */
-static struct db *
-thread_db(struct server *s, struct writer **w)
-{
-	*w = s->writer;
-	return db_open(&s->config->db, DB_READ);
-}
-
 /* A request thread: accepts FastCGI requests one at a time and answers
- * them with its own connection (thread_db). */
+ * them with its own connection for reads, writing through the writer. */
 static void *
 request_thread(void *arg)
 {
 	struct server			*s = arg;
 	const struct server_config	*c = s->config;
 	struct db			*db = NULL;
-	struct writer			*w = NULL;
 	FCGX_Request		 r;
 
 	FCGX_InitRequest(&r, 0, 0);
@@ -111,8 +101,8 @@ request_thread(void *arg)
 		/* Opened on first use, and again after a failure: a
 		 * database that comes back is used again. */
 		if (db == NULL)
-			db = thread_db(s, &w);
-		serve_one(c->api, db, w, r.envp, &r);
+			db = db_open(&c->db, DB_READ);
+		serve_one(c->api, db, s->writer, r.envp, &r);
 	}
 	db_close(db);
 	return NULL;
@@ -126,7 +116,6 @@ maintenance_thread(void *arg)
 	struct server			*s = arg;
 	const struct server_config	*c = s->config;
 	struct db			*db = NULL;
-	struct writer			*w = NULL;
 	int64_t				 next_complete = 0;
 	long				 finished;
 	int				 rc, tick_ms = 1000;
@@ -135,12 +124,12 @@ maintenance_thread(void *arg)
 		tick_ms = c->complete_ms;
 	for (;;) {
 		sleep_ms(tick_ms);
-		if (db == NULL && (db = thread_db(s, &w)) == NULL)
+		if (db == NULL && (db = db_open(&c->db, DB_READ)) == NULL)
 			continue;
 		rc = 0;
 		if (c->complete_ms > 0 && time_usec() >= next_complete) {
 			next_complete = time_usec() + c->complete_ms * 1000LL;
-			rc = completer_run(c->api, db, w, 100, &finished);
+			rc = completer_run(c->api, db, s->writer, 100, &finished);
 		}
 		if (rc == -1) {
 			db_close(db);	/* again next time */

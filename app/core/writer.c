@@ -17,7 +17,7 @@
 #define HOUSEKEEPING_IDLE_US	1000000
 #define HOUSEKEEPING_BUSY_US	50000
 #define WRITER_NICE		-10
-#define RETRIES_MAX		3	/* runs of a job after a deadlock */
+#define RETRIES_MAX		5	/* runs of a group, after deadlocks */
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
