@@ -80,7 +80,8 @@ prepare(struct pg_stmt *s)
 	PGresult	*res;
 	enum db_rc	 rc = DB_DONE;
 
-	res = PQprepare(PDB(s->base.db)->conn, s->name, s->sql, 0, NULL);
+	res = PQsendPrepare(PDB(s->base.db)->conn, s->name, s->sql, 0, NULL) ?
+	    pg_result(PDB(s->base.db)) : NULL;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_rc_of(s->base.db, res, s->sql);
 	else
@@ -227,6 +228,7 @@ run_pipelined(struct pg_db *p, struct pg_stmt *s)
 	/* Each statement's results, a NULL after each, then the sync. A
 	 * lost connection gives NULLs only: stop at one too many. */
 	for (i = 0; sent; ) {
+		pg_await(p);
 		if ((r = PQgetResult(c)) == NULL) {
 			if (++i > n + 1)
 				break;
@@ -276,8 +278,8 @@ run(struct pg_stmt *s)
 	s->res = NULL;
 	if (p->ndeferred > 0)
 		return run_pipelined(p, s);
-	s->res = PQexecPrepared(p->conn, s->name, s->nparams, s->values,
-	    s->lengths, s->formats, 0);
+	s->res = PQsendQueryPrepared(p->conn, s->name, s->nparams, s->values,
+	    s->lengths, s->formats, 0) ? pg_result(p) : NULL;
 	status = PQresultStatus(s->res);
 	if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
 		return pg_rc_of(s->base.db, s->res, s->sql);
@@ -400,7 +402,7 @@ tx_once(struct db *db, enum stmt_id id)
 		return DB_DONE;
 	if (p->ndeferred > 0)
 		sql = deferred_sql(p, all, sizeof(all), sql);
-	res = PQexec(conn, sql);
+	res = PQsendQuery(conn, sql) ? pg_result(p) : NULL;
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_rc_of(db, res, sql);
 	/* COMMIT of a failed transaction "succeeds" by rolling back (one

@@ -64,6 +64,16 @@ int		 pg_revive(struct pg_db *p);
  * sets db->error. */
 enum db_rc	 pg_rc_of(struct db *db, const PGresult *res, const char *sql);
 
+/* Waits until what was sent can be read without blocking, at most the
+ * busy timeout and a second (unbounded when migrating). A server that says
+ * nothing by then loses the connection: -1, and PQgetResult gives an error
+ * (DB_GONE). Returns 0 otherwise. */
+int		 pg_await(struct pg_db *p);
+
+/* The last result of what was just sent (the error, if one failed),
+ * read with pg_await: never a wait without end. NULL if none came. */
+PGresult	*pg_result(struct pg_db *p);
+
 /* Runs plain SQL (several statements may be in it). Returns 0 or -1. */
 int		 pg_exec_sql(struct db *db, const char *sql);
 

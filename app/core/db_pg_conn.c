@@ -6,6 +6,9 @@
  * lost with the connection (DB_GONE). While the server does not take
  * connections, each try is bounded by the busy timeout and they are
  * RECONNECT_GAP_US apart; the log says so at most once in LOG_GAP_US. */
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -16,6 +19,11 @@
 #include "log.h"
 
 #define RECONNECT_GAP_US 200000	/* between two tries of one connection */
+/* How much longer than the busy timeout an answer may take before the
+ * connection is given up. The server itself ends a lock wait at the busy
+ * timeout (lock_timeout): only a server that does not answer at all
+ * (stopped, hung, cut off) gets this far. */
+#define ANSWER_SLACK_US	1000000
 #define LOG_GAP_US	2000000	/* between two lines about a lost server */
 
 /* Says what went wrong with the server, and why, or (what NULL) that it
@@ -73,9 +81,62 @@ pg_rc_of(struct db *db, const PGresult *res, const char *sql)
 }
 
 int
+pg_await(struct pg_db *p)
+{
+	int64_t		 deadline = time_monotonic_usec() +
+	    (int64_t)p->busy_ms * 1000 + ANSWER_SLACK_US;
+	struct pollfd	 pfd;
+	int		 ms, rc;
+
+	if (p->mode == DB_MIGRATE)	/* a migration takes what it takes */
+		return 0;
+	while (PQisBusy(p->conn)) {
+		pfd.fd = PQsocket(p->conn);
+		pfd.events = POLLIN;
+		ms = (int)((deadline - time_monotonic_usec()) / 1000);
+		if ((rc = ms > 0 ? poll(&pfd, 1, ms) : 0) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (rc <= 0) {
+			log_server("no answer within the busy timeout; the "
+			    "connection is given up", "a server stopped, hung or "
+			    "cut off");
+			/* libpq reads the end: the connection is bad, and
+			 * its result an error (DB_GONE). */
+			shutdown(PQsocket(p->conn), SHUT_RDWR);
+			PQconsumeInput(p->conn);
+			return -1;
+		}
+		if (!PQconsumeInput(p->conn))
+			return -1;	/* PQgetResult says what */
+	}
+	return 0;
+}
+
+PGresult *
+pg_result(struct pg_db *p)
+{
+	PGresult	*r, *last = NULL;
+
+	while (pg_await(p), (r = PQgetResult(p->conn)) != NULL) {
+		PQclear(last);
+		last = r;
+	}
+	return last;
+}
+
+/* Sends sql (one statement or several) and returns its last result, or
+ * NULL when it could not be sent. */
+static PGresult *
+exec_bounded(struct pg_db *p, const char *sql)
+{
+	return PQsendQuery(p->conn, sql) ? pg_result(p) : NULL;
+}
+
+int
 pg_exec_sql(struct db *db, const char *sql)
 {
-	PGresult	*res = PQexec(PDB(db)->conn, sql);
+	PGresult	*res = exec_bounded(PDB(db), sql);
 	ExecStatusType	 st = PQresultStatus(res);
 	int		 rc = 0;
 
@@ -101,14 +162,14 @@ pg_stored_version(struct db *db)
 	PGresult	*res;
 	int		 v = -1;
 
-	res = PQexec(PDB(db)->conn, "SELECT to_regclass('schema_version') "
+	res = exec_bounded(PDB(db), "SELECT to_regclass('schema_version') "
 	    "IS NULL");
 	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
 		v = strcmp(PQgetvalue(res, 0, 0), "t") == 0 ? 0 : -2;
 	PQclear(res);
 	if (v != -2)
 		return v;
-	res = PQexec(PDB(db)->conn, "SELECT coalesce(max(version), 0) FROM "
+	res = exec_bounded(PDB(db), "SELECT coalesce(max(version), 0) FROM "
 	    "schema_version");
 	v = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ?
 	    atoi(PQgetvalue(res, 0, 0)) : -1;
