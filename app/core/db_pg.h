@@ -1,6 +1,6 @@
-/* db_pg.h — what the two files of the PostgreSQL engine share (private
- * to db_pg.c, statements and transactions, and db_pg_conn.c, connecting
- * and connecting again). */
+/* db_pg.h — what the files of the PostgreSQL engine share: db_pg.c
+ * (statements), db_pg_tx.c (transactions), db_pg_conn.c (connecting, again
+ * after a loss, and every wait bounded) and db_pg_sql.c (SQL texts). */
 #ifndef ONCESHOP_DB_PG_H
 #define ONCESHOP_DB_PG_H
 
@@ -92,5 +92,23 @@ char		*pg_dialect(const char *sql);
 /* db_pg.c: readies the statements of the connection's schema again (a
  * fresh connection prepares each when it first runs). */
 void		 pg_ready_all(struct db *db);
+
+/* db_pg_tx.c: */
+
+/* The text of transaction statement id, or NULL if id is not one. */
+const char	*pg_tx_sql(enum stmt_id id);
+
+/* Runs transaction statement id (the engine's tx); pg_tx_lost is its
+ * tx_lost. */
+enum db_rc	 pg_tx(struct db *db, enum stmt_id id);
+int		 pg_tx_lost(struct db *db);
+
+/* Sends the deferred savepoint statements now, in one round trip.
+ * Returns DB_DONE or the error. */
+enum db_rc	 pg_send_deferred(struct pg_db *p);
+
+/* Runs s, prepared, after the deferred savepoint statements, all in one
+ * round trip: s->res is s's result. Returns DB_DONE or the first error. */
+enum db_rc	 pg_run_deferred(struct pg_db *p, struct pg_stmt *s);
 
 #endif
