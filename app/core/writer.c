@@ -121,6 +121,13 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 		if (db_tx_lost(db) || db_tx(db, STMT_RELEASE_JOB) != DB_DONE)
 			goto fail;
 		db_take_error(db);	/* what a job handled is not a fault */
+		/* The jobs after it would most likely wait as long, each in
+		 * turn: they are not run (nothing written), so that no
+		 * answer waits much more than one busy timeout. */
+		if (j->result == WRITE_BUSY) {
+			set_all(j->next, WRITE_BUSY, DB_BUSY);
+			break;
+		}
 	}
 	outcome = db_tx(db, STMT_COMMIT) == DB_DONE ? WRITE_COMMITTED :
 	    WRITE_UNKNOWN;
