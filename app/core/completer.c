@@ -83,13 +83,21 @@ resume(const struct api *api, struct writer *w, struct stalled *k,
 		never = why.data != NULL ? why.data : "out of memory";
 	else {
 		idem_fingerprint(json, fp);
-		how = phases_resume(w, r, &req, fp, k->id, &res, retry_after) ?
-		    RESUMED_LATER : res.stored ? RESUMED_DONE :
-		    res.status >= 500 ? RESUMED_FAILED : RESUMED_OTHER;
-		snprintf(k->why, sizeof(k->why), "resuming it failed with %d "
-		    "(%s); see the server log", res.status, res.outcome);
-		if (strcmp(res.outcome, "unresumable") == 0)
+		switch (phases_resume(w, r, &req, fp, k->id, &res,
+		    retry_after)) {
+		case -1:
 			never = "its recovery point is unknown to this build";
+			break;
+		case 1:
+			how = RESUMED_LATER;
+			break;
+		default:
+			how = res.stored ? RESUMED_DONE : res.status >= 500 ?
+			    RESUMED_FAILED : RESUMED_OTHER;
+			snprintf(k->why, sizeof(k->why), "resuming it failed "
+			    "with %d (%s); see the server log", res.status,
+			    res.outcome);
+		}
 	}
 	if (never != NULL) {
 		how = RESUMED_NEVER;

@@ -56,6 +56,8 @@ struct phased_job {
 						 * again after a deadlock) */
 	int			 answered;	/* res is final: stored,
 						 * replayed or refused */
+	int			 unknown_point;	/* its recovery point is none
+						 * of this build's */
 	char			 owner[48];	/* the lease's: instance and
 						 * request id */
 };
@@ -146,7 +148,7 @@ take_over(struct db *db, struct phased_job *j, const char *now,
 	if (i == -1) {
 		reply_failed(j, "The key's recovery point is unknown to this "
 		    "build");
-		j->run.res->outcome = "unresumable";	/* for the completer */
+		j->unknown_point = 1;
 		return -1;
 	}
 	j->next = i;
@@ -432,5 +434,5 @@ phases_resume(struct writer *w, const struct route *r,
 	if (res->stored && j.keys == &keystore_db)	/* committed */
 		replay_cache_put(req, r->operation, fp, res);
 	free(j.run.state);
-	return later;
+	return j.unknown_point ? -1 : later;
 }

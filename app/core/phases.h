@@ -95,7 +95,9 @@ void	 phases_run(struct db *, struct writer *, const struct route *r,
 
 /* Runs r's phases as phases_run does, without a slot: for the completer,
  * one thread of its own. Returns 1 if a remote step said "later" (and
- * sets *retry_after, unless NULL, to the seconds it asked for), else 0. */
+ * sets *retry_after, unless NULL, to the seconds it asked for), -1 if the
+ * key is at a recovery point this build does not know (it can never
+ * resume), else 0. */
 int	 phases_resume(struct writer *, const struct route *r,
 	     const struct request *req, const char *fp, int64_t key_id,
 	     struct response *res, int *retry_after);
