@@ -124,6 +124,19 @@ db_lookup(struct db *db, const struct request *req, const char *op,
 	    resume_id, res);
 }
 
+void
+keystore_bind_new(struct stmt *st, const struct request *req,
+    const char *op, const char *key, const char *fp, char expires[21])
+{
+	time_rfc3339(req->now + ttl, expires);
+	stmt_int(st, 1, req->user.id);
+	stmt_text(st, 2, op);
+	stmt_text(st, 3, key);
+	stmt_text(st, 4, fp);
+	stmt_text(st, 5, req->now_text);
+	stmt_text(st, 6, expires);
+}
+
 static int64_t
 db_claim(struct db *db, const struct request *req, const char *op,
     const char *fp, const char *key, const struct key_lease *lease)
@@ -133,13 +146,7 @@ db_claim(struct db *db, const struct request *req, const char *op,
 	enum db_rc	 rc;
 	int64_t		 id = -1;
 
-	time_rfc3339(req->now + ttl, expires);
-	stmt_int(st, 1, req->user.id);
-	stmt_text(st, 2, op);
-	stmt_text(st, 3, key);
-	stmt_text(st, 4, fp);
-	stmt_text(st, 5, req->now_text);
-	stmt_text(st, 6, expires);
+	keystore_bind_new(st, req, op, key, fp, expires);
 	stmt_text(st, 7, lease ? lease->point : NULL);
 	stmt_blob(st, 8, lease ? req->body : NULL, lease ? req->body_len : 0);
 	stmt_text(st, 9, lease ? lease->owner : NULL);

@@ -118,6 +118,12 @@ const struct key_store *keystore_for(int phased);
 /* How long a stored answer is replayed (keystore_configure). */
 long	 keystore_ttl(void);
 
+/* Binds a new key row's first six parameters: the user, op, key, fp, now
+ * and when it expires (now plus the TTL, written into expires, which
+ * must outlive the statement's run: the engines keep the pointer). */
+void	 keystore_bind_new(struct stmt *, const struct request *,
+	     const char *op, const char *key, const char *fp, char expires[21]);
+
 /* The writer's housekeeping (writer.h): expires a few keys of each store in
  * use. Returns 1 if there may be more, 0 if not, -1 on error. */
 int	 keystore_housekeeping(struct db *, time_t now);

@@ -39,13 +39,7 @@ insert(struct db *db, const struct request *req, const char *op,
 	char		 expires[21];
 	int64_t		 id = -1;
 
-	time_rfc3339(req->now + keystore_ttl(), expires);
-	stmt_int(st, 1, req->user.id);
-	stmt_text(st, 2, op);
-	stmt_text(st, 3, key);
-	stmt_text(st, 4, fp);
-	stmt_text(st, 5, req->now_text);
-	stmt_text(st, 6, expires);
+	keystore_bind_new(st, req, op, key, fp, expires);
 	if (stmt_step(st) == DB_ROW)
 		id = col_int(st, 0);
 	stmt_reset(st);
