@@ -31,14 +31,19 @@ is "$STATUS" 422 "... another body under the key: 422"
 
 # A crash right after the claim: Redis says processing, the database has
 # no order. The retry is refused until the claim runs out (10 s).
-stop_server
+# crash_at POINT KEY: a server that crashes at POINT on purpose answers a
+# new order with KEY (the status in $code), then a server without it.
+crash_at() {
+	stop_server
+	ONCESHOP_LESSON_CRASH=$1 start_server
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/orders" -H "$ALICE" -H "$JSON" \
+		-H "Idempotency-Key: $2" -d "$order")
+	stop_server
+	start_server
+}
 n=$(orders)
-ONCESHOP_LESSON_CRASH=after-claim start_server
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/orders" -H "$ALICE" -H "$JSON" \
-	-H "Idempotency-Key: red-crash-1" -d "$order")
+crash_at after-claim red-crash-1
 like "$code" '^5' "a crash after the Redis claim: the client gets a 5xx ($code)"
-stop_server
-start_server
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: red-crash-1" -d "$order"
 is "$STATUS $(json .type) $(($(orders) - n))" "409 /problems/idempotency-key-in-progress 0" \
 	"... its retry is refused (Redis says processing) and there is no order: the key and the order were two systems"
@@ -46,13 +51,8 @@ is "$STATUS $(json .type) $(($(orders) - n))" "409 /problems/idempotency-key-in-
 # A crash after the answer was stored in Redis, before the COMMIT: Redis
 # says done, the order was never committed. The retry is replayed an
 # order that does not exist.
-stop_server
-ONCESHOP_LESSON_CRASH=after-store start_server
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$BASE/orders" -H "$ALICE" -H "$JSON" \
-	-H "Idempotency-Key: red-crash-2" -d "$order")
+crash_at after-store red-crash-2
 like "$code" '^5' "a crash after the answer went to Redis, before the COMMIT: a 5xx ($code)"
-stop_server
-start_server
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: red-crash-2" -d "$order"
 ghost=$(json .id)
 is "$STATUS $(header Idempotent-Replayed)" "201 true" "... its retry is replayed a 201 from Redis"
