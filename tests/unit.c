@@ -997,6 +997,7 @@ test_writer_stop(void)
 static void
 test_router_check(void)
 {
+	static struct shared_answer refunds = SHARED_ANSWER_INIT;
 	static const struct route bad[][1] = {
 		{ { .method = METHOD_POST, .path = "/refunds",
 		    .handler = orders_create, .operation = "refund" } },
@@ -1011,6 +1012,8 @@ test_router_check(void)
 		    .handler = orders_list, .body = &order_body } },
 		{ { .method = METHOD_GET, .path = "refunds",
 		    .handler = orders_list } },
+		{ { .method = METHOD_GET, .path = "/refunds",
+		    .handler = orders_list, .shared = &refunds } },
 	};
 	static const char *const why[] = {
 		"an operation without a body type",
@@ -1019,6 +1022,7 @@ test_router_check(void)
 		"both handler and phases",
 		"a body type without an operation",
 		"a path without its /",
+		"a shared answer on a route with a token",
 	};
 	struct api	 api = shop_api;
 	size_t		 i;
@@ -1029,6 +1033,69 @@ test_router_check(void)
 		api.nroutes = 1;
 		ok(router_check(&api) == -1, "router_check refuses %s", why[i]);
 	}
+}
+
+/* shared_answer: many threads, each "commits" (takes the next number of
+ * committed) and then reads; a read answers what was committed when it
+ * began, after a pause that lets others arrive meanwhile. Each thread
+ * must see its own commit, and the reads must be fewer than the requests. */
+static struct shared_answer	 counted = SHARED_ANSWER_INIT;
+static pthread_mutex_t		 counter_lock = PTHREAD_MUTEX_INITIALIZER;
+static long			 committed, reads, stale;
+
+static void
+read_committed(void *arg, struct response *res)
+{
+	long	 now;
+
+	(void)arg;
+	pthread_mutex_lock(&counter_lock);
+	now = committed;
+	reads++;
+	pthread_mutex_unlock(&counter_lock);
+	usleep(200);
+	res->status = 200;
+	buf_printf(&res->body, "%ld", now);
+}
+
+static void *
+commit_then_read(void *arg)
+{
+	struct response	 res;
+	long		 mine;
+	int		 i;
+
+	(void)arg;
+	for (i = 0; i < 200; i++) {
+		pthread_mutex_lock(&counter_lock);
+		mine = ++committed;
+		pthread_mutex_unlock(&counter_lock);
+		memset(&res, 0, sizeof(res));
+		shared_answer(&counted, read_committed, NULL, &res);
+		if (res.body.data == NULL || atol(res.body.data) < mine) {
+			pthread_mutex_lock(&counter_lock);
+			stale++;
+			pthread_mutex_unlock(&counter_lock);
+		}
+		http_response_free(&res);
+	}
+	return NULL;
+}
+
+static void
+test_shared_answer(void)
+{
+	pthread_t	 t[8];
+	size_t		 i;
+
+	for (i = 0; i < NELEM(t); i++)
+		pthread_create(&t[i], NULL, commit_then_read, NULL);
+	for (i = 0; i < NELEM(t); i++)
+		pthread_join(t[i], NULL);
+	ok(stale == 0, "shared_answer: each of 1,600 reads saw the commit made "
+	    "before it (%ld did not)", stale);
+	ok(reads < 1600, "shared_answer: ... with %ld reads of the database "
+	    "for 1,600 requests", reads);
 }
 
 int
@@ -1046,6 +1113,7 @@ main(void)
 	test_pg_dialect();
 	test_backoff();
 	test_router_check();
+	test_shared_answer();
 	test_scan_bounds();
 	test_writer_stop();
 	printf("1..%d\n", tests);

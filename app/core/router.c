@@ -100,6 +100,9 @@ route_fault(const struct route *r)
 		return "its path does not start with /";
 	if ((r->handler == NULL) == (r->phased == NULL))
 		return "it needs a handler or phases, and not both";
+	if (r->shared && (r->method != METHOD_GET || !r->public))
+		return "only a public GET's answer is the same for everyone "
+		    "(shared)";
 	if (r->operation == NULL)
 		return r->body || r->phased || r->before_claim ? "a body, phases "
 		    "or before_claim need an operation (an idempotent POST)" :
@@ -126,6 +129,21 @@ router_check(const struct api *api)
 			return -1;
 		}
 	return 0;
+}
+
+/* A GET's handler, as shared_answer calls it. */
+struct get {
+	const struct route	*route;
+	struct db		*db;
+	const struct request	*req;
+};
+
+static void
+answer_get(void *arg, struct response *res)
+{
+	const struct get	*g = arg;
+
+	g->route->handler(g->db, g->req, res);
 }
 
 void
@@ -156,6 +174,9 @@ router_dispatch(const struct api *api, struct db *db, struct writer *w,
 	if (r->public || auth_user_or_reply(db, api, req, res) == 0) {
 		if (r->operation != NULL)
 			idem_run(db, w, r, req, res);
+		else if (r->shared != NULL)
+			shared_answer(r->shared, answer_get,
+			    &(struct get){ r, db, req }, res);
 		else
 			r->handler(db, req, res);
 	}

@@ -7,6 +7,7 @@
 #include "db.h"
 #include "http.h"
 #include "phases.h"
+#include "shared.h"
 #include "writer.h"
 
 /* A handler runs inside a transaction it does not open or commit: a read
@@ -37,6 +38,10 @@ struct route {
 	const struct phased	*phased;	/* NULL, or its phases, run
 						 * instead of handler
 						 * (phases.h) */
+	struct shared_answer	*shared;	/* NULL, or a public GET's
+						 * answer, read once for the
+						 * requests that wait for it
+						 * together (shared.h) */
 };
 
 /* A program's API: its route table, and what its 401s say. */

@@ -4,12 +4,16 @@
 #include "builtin.h"
 #include "shop.h"
 
+/* The catalogue is the same for everyone: read once for the requests that
+ * ask for it together (shared.h). */
+static struct shared_answer catalogue = SHARED_ANSWER_INIT;
+
 /* A POST with an operation is idempotent: keys are scoped to it. */
 static const struct route routes[] = {
 	{ .method = METHOD_GET, .path = "/health", .handler = health_get,
 	    .public = 1 },
 	{ .method = METHOD_GET, .path = "/products", .handler = products_list,
-	    .public = 1 },
+	    .public = 1, .shared = &catalogue },
 	{ .method = METHOD_GET, .path = "/orders", .handler = orders_list },
 	{ .method = METHOD_POST, .path = "/orders", .handler = orders_create,
 	    .operation = "create-order", .body = &order_body },
