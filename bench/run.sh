@@ -401,11 +401,11 @@ scenario_two_hosts() {
 	drop_db "$dir"
 }
 
-# scenario_two_hosts_replays off|redis: PostgreSQL only, as `make cluster`
-# runs it: one order, then its replays on both hosts at once (16
-# connections each), without or with the replay cache in Redis
-# (ONCESHOP_REPLAY_CACHE; a Redis of the run's own, tests/redis.sh). No
-# request may add a row.
+# scenario_two_hosts_replays off|memory|redis: PostgreSQL only, as `make
+# cluster` runs it: one order, then its replays on both hosts at once (16
+# connections each), with the replay cache off, in each host's memory, or
+# in Redis (ONCESHOP_REPLAY_CACHE; a Redis of the run's own,
+# tests/redis.sh). No request may add a row.
 scenario_two_hosts_replays() {
 	local dir=$TMP/two-replays-$1 first before status
 	mkdir -p "$dir/b"
@@ -437,11 +437,12 @@ scenario_two_hosts_replays() {
 	drop_db "$dir"
 }
 
-# Replays: one order made by curl, then the identical request again and
-# again; no request may add a row. With LESSON, the keys in that lesson's
-# store (ONCESHOP_LESSON, set by scenario_store).
+# scenario_replays NAME LABEL: one order made by curl, then the identical
+# request again and again; no request may add a row. The replay cache as
+# ONCESHOP_REPLAY_CACHE says (memory by default), or the keys in a
+# lesson's store (ONCESHOP_LESSON, set by scenario_store).
 scenario_replays() {
-	local dir=$TMP/replays${1:+-$1} status before
+	local dir=$TMP/$1 status before
 	mkdir "$dir"
 	new_db "$dir"
 	export ONCESHOP_SYNC=full
@@ -453,10 +454,10 @@ scenario_replays() {
 	export BENCH_METHOD=POST BENCH_BODY=$ORDER BENCH_KEY=bench-replay
 	warm_up 2 32 /orders -H "$AUTH" -H "$JSON"
 	before=$(orders)
-	measure replays 2 32 /orders -H "$AUTH" -H "$JSON"
+	measure "$1" 2 32 /orders -H "$AUTH" -H "$JSON"
 	stop_server
 	unset BENCH_METHOD BENCH_BODY BENCH_KEY
-	record_replays "replays${1:+, keys: $1}" "$before"
+	record_replays "$2" "$before"
 	drop_db "$dir"
 }
 
@@ -472,7 +473,7 @@ scenario_store() {
 		export ONCESHOP_REDIS
 	fi
 	scenario_orders "store-$1" full 2 32 "new orders, full, keys: $1"
-	scenario_replays "$1"
+	scenario_replays "replays-$1" "replays, keys: $1"
 	[ "$1" = redis-store ] && tests/redis.sh stop "$redis_dir"
 	unset ONCESHOP_LESSON ONCESHOP_REDIS
 }
@@ -590,10 +591,14 @@ if [ "$ENGINE" = postgres ]; then
 	unset BENCH_SKUS
 	scenario_two_hosts
 	scenario_two_hosts_replays off
+	scenario_two_hosts_replays memory
 	scenario_two_hosts_replays redis
 fi
 scenario_orders normal-c32 normal 2 32
-scenario_replays
+scenario_replays replays "replays (replay cache in memory)"
+export ONCESHOP_REPLAY_CACHE=off
+scenario_replays replays-off "replays, replay cache off: each read from the database"
+unset ONCESHOP_REPLAY_CACHE
 scenario_products
 scenario_orders full-c1 full 1 1
 scenario_orders full-c128 full 2 128

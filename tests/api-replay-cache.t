@@ -1,17 +1,75 @@
 #!/usr/bin/env bash
-# ONCESHOP_REPLAY_CACHE=redis (README, "Where the keys live"): finished
-# answers are kept in Redis too, with the key's TTL, and a replay is
-# answered from there before the database is asked — on every host. The
-# database stays the truth: another body, a miss or Redis away go to it,
-# never to "new", and nothing is lost or doubled when Redis goes.
+# The replay cache (README, "Where the keys live"): finished answers are
+# kept beside the database, with the key's TTL, and a replay is answered
+# from there before the database is asked. In this process's memory by
+# default (ONCESHOP_REPLAY_CACHE=memory), in Redis with =redis (on every
+# host). The database stays the truth: another body, a miss, a restart or
+# Redis away go to it, never to "new", and nothing is lost or doubled.
 . "$(dirname "$0")/lib.sh"
-export ONCESHOP_REPLAY_CACHE=redis
-start_redis
 order='{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
 orders() { sql 'SELECT count(*) FROM orders'; }
 # outcome KEY LOG: the outcomes the log LOG gave KEY's requests, in order.
 outcome() { grep "key=$1 " "${2:-$TMP/error.log}" | sed -n 's/.* outcome=\([a-z-]*\).*/\1/p' | paste -sd' '; }
 
+# --- in memory, the default ---
+start_server
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+first=$BODY
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+is "$STATUS $(header Idempotent-Replayed) $(outcome m-1)" "201 true new replayed-cache" \
+	"memory: a retry is replayed from this process's memory, the database not asked"
+is "$BODY" "$first" "... byte for byte"
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d '{"items":[{"sku":"TEA-MATCHA","quantity":1}]}'
+is "$STATUS $(outcome m-1 | awk '{print $NF}')" "422 mismatch" "memory: another body under the key: 422, from the database"
+n=$(orders)
+req POST /orders -H "$BOB" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+is "$STATUS $(header Idempotent-Replayed) $(($(orders) - n))" "201  1" \
+	"memory: another user's key of the same name is not alice's answer: bob's own order"
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-oos" -d '{"items":[{"sku":"CUP-LIMITED","quantity":99}]}'
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-oos" -d '{"items":[{"sku":"CUP-LIMITED","quantity":99}]}'
+is "$STATUS $(outcome m-oos)" "409 new replayed-cache" "memory: a stored refusal is replayed from memory too"
+stop_server
+start_server
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+is "$STATUS $([ "$BODY" = "$first" ] && echo same) $(outcome m-1 | awk '{print $NF}')" "201 same replayed" \
+	"memory: after a restart the memory is empty, and the database replays the same answer"
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+is "$STATUS $([ "$BODY" = "$first" ] && echo same) $(outcome m-1 | awk '{print $NF}')" "201 same replayed-cache" \
+	"... which it kept: the next replay is from memory"
+stop_server
+# The copy never outlives the key: with keys kept 3 s, the answer is gone
+# from memory a second before the row expires; then the key is new again.
+ONCESHOP_IDEMPOTENCY_TTL=3 start_server
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-ttl" -d "$order"
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-ttl" -d "$order"
+is "$STATUS $(outcome m-ttl)" "201 new replayed-cache" "memory, keys kept 3 s: replayed from memory at once"
+sleep 3.2
+n=$(orders)
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-ttl" -d "$order"
+is "$STATUS $(header Idempotent-Replayed) $(($(orders) - n)) $(outcome m-ttl | awk '{print $NF}')" "201  1 new-expired" \
+	"... and 3 s later the key has expired: a new order, not the old answer"
+stop_server
+ONCESHOP_REPLAY_CACHE=off start_server
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-off" -d "$order"
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-off" -d "$order"
+is "$STATUS $(outcome m-off)" "201 new replayed" "ONCESHOP_REPLAY_CACHE=off: every replay is read from the database"
+if [ "$ENGINE" = postgres ]; then
+	start_second_host
+	BASE_SAVE=$BASE BASE=$B
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
+	BASE=$BASE_SAVE
+	is "$STATUS $([ "$BODY" = "$first" ] && echo same) $(outcome m-1 "$TMP/error-2.log")" "201 same replayed replayed-cache" \
+		"memory, two hosts: the other host replays from the database, then from its memory"
+	stop_second_host
+else
+	skip "memory, two hosts: the other host replays from the database, then from its memory" "hosts share a database on PostgreSQL"
+fi
+stop_server
+
+# --- in Redis ---
+export ONCESHOP_REPLAY_CACHE=redis
+start_redis
 "$BIN" init --demo >/dev/null
 ONCESHOP_LESSON=memory-store REQUEST_METHOD=GET PATH_INFO=/health "$BIN" </dev/null >/dev/null 2>"$TMP/err"
 like "$? $(grep -v warning "$TMP/err")" "^1 .*stands in front of the database store" \
@@ -63,5 +121,8 @@ start_redis
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-3" -d "$order"
 is "$STATUS $(header Idempotent-Replayed) $(outcome rc-3 | awk '{print $NF}')" "201 true replayed" \
 	"Redis back, empty: a miss goes to the database, never to new"
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-3" -d "$order"
+is "$STATUS $(header Idempotent-Replayed) $(outcome rc-3 | awk '{print $NF}')" "201 true replayed-cache" \
+	"... which put it in Redis: the next replay is from the cache"
 integrity_ok
 done_testing

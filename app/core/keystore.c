@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "keystore.h"
+#include "replay_cache.h"
 
 /* Expired keys deleted per transaction: a few milliseconds of work, so a
  * request queued behind a sweep barely notices (keystore_housekeeping). */
@@ -92,7 +93,7 @@ keystore_answer(const struct key_row *k, const struct request *req,
 
 enum key_found
 keystore_select(struct stmt *st, const struct request *req, const char *op,
-    const char *fp, int64_t *resume_id, struct response *res)
+    const char *fp, int64_t *resume_id, struct response *res, int cache)
 {
 	struct key_row	 k;
 	enum db_rc	 rc;
@@ -109,6 +110,9 @@ keystore_select(struct stmt *st, const struct request *req, const char *op,
 		    .lease_until = col_text(st, 7) };
 		k.body = col_blob(st, 4, &k.body_len);
 		found = keystore_answer(&k, req, fp, resume_id, res);
+		if (cache && found == KEY_ANSWERED && k.completed &&
+		    strcmp(k.fingerprint, fp) == 0)	/* a replay */
+			replay_cache_put(req, op, res->key, &k);
 	} else
 		found = rc == DB_DONE ? KEY_NEW : rc == DB_BUSY ||
 		    rc == DB_GONE ? KEY_BUSY : KEY_FAILED;
@@ -121,7 +125,7 @@ db_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
 	return keystore_select(db_stmt(db, STMT_KEY_SELECT), req, op, fp,
-	    resume_id, res);
+	    resume_id, res, 1);
 }
 
 void

@@ -53,10 +53,11 @@ enum key_found keystore_answer(const struct key_row *, const struct request *,
 
 /* Runs st, a look-up of a key by user, operation and key (res->key) whose
  * row has the columns of STMT_KEY_SELECT, and answers as keystore_answer;
- * KEY_BUSY or KEY_FAILED when the database did not answer. */
+ * KEY_BUSY or KEY_FAILED when the database did not answer. With cache, a
+ * completed answer it replays goes in the replay cache (replay_cache.h). */
 enum key_found keystore_select(struct stmt *st, const struct request *,
 	     const char *op, const char *fp, int64_t *resume_id,
-	     struct response *);
+	     struct response *, int cache);
 
 /* Deletes a small batch of expired keys with statement id (its values:
  * the time, and the batch's size), as a store's expire does. Returns 1 if

@@ -432,7 +432,7 @@ phases_resume(struct writer *w, const struct route *r,
 		j.entry = ENTRY_HOLD;
 	}
 	if (res->stored && j.keys == &keystore_db)	/* committed */
-		replay_cache_put(req, r->operation, fp, res);
+		replay_cache_committed(req, r->operation, fp, res);
 	free(j.run.state);
 	return j.unknown_point ? -1 : later;
 }

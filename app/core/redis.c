@@ -72,11 +72,13 @@ redis_command(const char *fmt, ...)
 }
 
 void
-redis_answer_put(struct buf *v, const char *fp, const struct response *res)
+redis_answer_put(struct buf *v, const struct key_row *row)
 {
-	buf_printf(v, "%s %d %zu\n", fp, res->status, res->headers.len);
-	buf_append(v, res->headers.data, res->headers.len);
-	buf_append(v, res->body.data, res->body.len);
+	size_t	 hl = strlen(row->headers);
+
+	buf_printf(v, "%s %d %zu\n", row->fingerprint, row->status, hl);
+	buf_append(v, row->headers, hl);
+	buf_append(v, row->body, row->body_len);
 }
 
 int

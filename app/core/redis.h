@@ -23,9 +23,8 @@ redisReply	*redis_command(const char *fmt, ...);
 
 /* A finished answer as Redis keeps it (the replay cache, redis-store):
  * "<fingerprint> <status> <headers' length>\n<headers><body>". Appends
- * res's, stored under fingerprint fp, to v. */
-void		 redis_answer_put(struct buf *v, const char *fp,
-		     const struct response *res);
+ * row's to v. */
+void		 redis_answer_put(struct buf *v, const struct key_row *row);
 
 /* Reads an answer from the n bytes at s into a completed row, which
  * points into s and into *headers (a copy, NUL-terminated, for the

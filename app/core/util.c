@@ -56,7 +56,8 @@ buf_append(struct buf *b, const char *s, size_t n)
 		b->cap = (b->len + n + 1) * 2;
 		b->data = xrealloc(b->data, b->cap);
 	}
-	memcpy(b->data + b->len, s, n);
+	if (n > 0)		/* s may be NULL then */
+		memcpy(b->data + b->len, s, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }

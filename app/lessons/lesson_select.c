@@ -27,7 +27,7 @@ select_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
 	return keystore_select(db_stmt(db, STMT_LESSON_KEY_SELECT), req, op,
-	    fp, resume_id, res);
+	    fp, resume_id, res, 0);
 }
 
 /* Inserts a processing key. Returns its id, or -1. */

@@ -98,8 +98,9 @@ static const struct setting settings[] = {
 	    "be seen failing: memory-store, select-then-insert, redis-store"),
 	SET_TEXT("ONCESHOP_REDIS", C, redis, "",
 	    "redis-store: a Redis server's Unix socket"),
-	SET_CHOICE("ONCESHOP_REPLAY_CACHE", C, replay_cache, "off", "off|redis",
-	    "finished answers also in Redis (ONCESHOP_REDIS), for replays"),
+	SET_CHOICE("ONCESHOP_REPLAY_CACHE", C, replay_cache, "memory",
+	    "memory|redis|off", "finished answers kept for replays: in this "
+	    "process, or in Redis (ONCESHOP_REDIS) for every host"),
 	SET_CHOICE("ONCESHOP_LESSON_CRASH", C, lesson_crash, "none",
 	    "none|after-claim|after-store",
 	    "redis-store: where to crash on purpose"),
@@ -157,7 +158,9 @@ configure(const struct config *c)
 		    "front of the database store, not of a lesson's\n");
 		return -1;
 	}
-	replay_cache_configure(strcmp(c->replay_cache, "redis") == 0);
+	replay_cache_configure(strcmp(c->replay_cache, "redis") == 0 ?
+	    REPLAY_CACHE_REDIS : strcmp(c->replay_cache, "memory") == 0 ?
+	    REPLAY_CACHE_MEMORY : REPLAY_CACHE_OFF);
 	keystore_configure(c->ttl);
 	job_configure((int)c->busy_ms);
 	phases_configure((int)((c->provider.timeout_ms + 999) / 1000) +
