@@ -992,6 +992,93 @@ test_writer_stop(void)
 		ok(0, "writer_stop: the temporary directory is removed");
 }
 
+/* Lanes: jobs with the same lane hint run on the same write connection's
+ * thread, and hints of different lanes on different ones. Three lanes
+ * (on SQLite they take its one write lock in turn), six hints: 1 and 4,
+ * 2 and 5, 3 and 6 share a lane. */
+struct hinted {
+	struct writer	*w;
+	uint32_t	 hint;
+	pthread_t	 ran_on[20];
+	int		 results;	/* WRITE_COMMITTED */
+};
+
+static int
+note_thread(struct db *db, void *arg)
+{
+	(void)db;
+	*(pthread_t *)arg = pthread_self();
+	return 0;
+}
+
+static void *
+submit_hinted(void *arg)
+{
+	struct hinted		*h = arg;
+	struct write_job	 job;
+	int			 i;
+
+	for (i = 0; i < 20; i++) {
+		job = (struct write_job){ .run = note_thread,
+		    .arg = &h->ran_on[i], .lane_hint = h->hint };
+		h->results += writer_submit(h->w, &job, 5000) ==
+		    WRITE_COMMITTED;
+	}
+	return NULL;
+}
+
+static void
+test_writer_lanes(void)
+{
+	char			 path[] = "/tmp/onceshop-unit-XXXXXX";
+	char			 db_path[64];
+	struct writer_config	 wc = { { db_path, NULL, &shop_schema, 0, 5000 },
+	    NULL, 3 };
+	struct hinted		 h[6];
+	pthread_t		 t[6];
+	struct writer		*w;
+	struct db		*db;
+	int			 i, k, same = 1, committed = 0;
+
+	if (mkdtemp(path) == NULL) {
+		ok(0, "writer lanes: a temporary directory");
+		return;
+	}
+	snprintf(db_path, sizeof(db_path), "%s/unit.db", path);
+	db = db_open(&wc.db, DB_MIGRATE);
+	if (db == NULL || db_migrate(db, getenv("ONCESHOP_SCHEMA") ?
+	    getenv("ONCESHOP_SCHEMA") : "schema", 0) != 0 ||
+	    (w = writer_start(&wc)) == NULL) {
+		db_close(db);
+		ok(0, "writer lanes: a database and three lanes");
+		return;
+	}
+	db_close(db);
+	for (i = 0; i < 6; i++) {
+		h[i] = (struct hinted){ .w = w, .hint = (uint32_t)i + 1 };
+		pthread_create(&t[i], NULL, submit_hinted, &h[i]);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		committed += h[i].results;
+		for (k = 1; k < 20; k++)
+			same &= pthread_equal(h[i].ran_on[k], h[i].ran_on[0]) != 0;
+	}
+	ok(committed == 120 && same, "writer lanes: each hint's 20 jobs ran on "
+	    "one lane's thread (%d of 120 committed)", committed);
+	ok(pthread_equal(h[0].ran_on[0], h[3].ran_on[0]) &&
+	    pthread_equal(h[1].ran_on[0], h[4].ran_on[0]) &&
+	    !pthread_equal(h[0].ran_on[0], h[1].ran_on[0]) &&
+	    !pthread_equal(h[1].ran_on[0], h[2].ran_on[0]) &&
+	    !pthread_equal(h[0].ran_on[0], h[2].ran_on[0]),
+	    "writer lanes: hints of one lane share its thread, three lanes "
+	    "three threads");
+	writer_free(w);
+	snprintf(db_path, sizeof(db_path), "rm -rf %s", path);
+	if (system(db_path) != 0)
+		ok(0, "writer lanes: the temporary directory is removed");
+}
+
 /* The route tables are checked before serving: a route that would crash
  * or never answer is refused with its number. */
 static void
@@ -1112,6 +1199,7 @@ main(void)
 	test_query_text();
 	test_pg_dialect();
 	test_backoff();
+	test_writer_lanes();
 	test_router_check();
 	test_shared_answer();
 	test_scan_bounds();

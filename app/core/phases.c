@@ -395,7 +395,8 @@ phases_resume(struct writer *w, const struct route *r,
 	    .keys = keystore_for(r->phased != NULL),
 	    .run = { .req = req, .res = res }, .entry = key_id ?
 	    ENTRY_TAKE_OVER : ENTRY_CLAIM, .key_id = key_id };
-	struct write_job	 job = { .run = phased_write, .arg = &j };
+	struct write_job	 job = { .run = phased_write, .arg = &j,
+	    .lane_hint = r->lane ? r->lane(req) : 0 };
 	const struct phase	*p;
 	int			 rc, later = 0;
 

@@ -38,6 +38,10 @@ struct route {
 	const struct phased	*phased;	/* NULL, or its phases, run
 						 * instead of handler
 						 * (phases.h) */
+	/* NULL, or an idempotent POST's lane hint (writer.h): its job's
+	 * on the rows it will lock first, so that jobs on the same rows
+	 * run on the same write connection. */
+	uint32_t		(*lane)(const struct request *);
 	struct shared_answer	*shared;	/* NULL, or a public GET's
 						 * answer, read once for the
 						 * requests that wait for it

@@ -26,6 +26,7 @@ struct lane {
 	struct writer		*w;
 	struct db		*db;
 	pthread_t		 thread;
+	int			 index;
 	int			 housekeeper;	/* it runs the housekeeping */
 };
 
@@ -172,6 +173,49 @@ run_jobs(struct lane *l, struct write_job *jobs, enum db_rc rc)
 	}
 }
 
+/* Whether job is for lane l: any lane takes a job without a hint. */
+static int
+for_lane(const struct lane *l, const struct write_job *job)
+{
+	return job->lane_hint == 0 || l->w->cfg.lanes <= 1 ||
+	    job->lane_hint % (uint32_t)l->w->cfg.lanes == (uint32_t)l->index;
+}
+
+static int
+has_work(const struct lane *l)
+{
+	const struct write_job	*j;
+
+	for (j = l->w->head; j != NULL; j = j->next)
+		if (for_lane(l, j))
+			return 1;
+	return 0;
+}
+
+/* Takes every queued job for lane l off the queue, in their order. Call
+ * with mu held. */
+static struct write_job *
+take_mine(struct lane *l)
+{
+	struct writer		*w = l->w;
+	struct write_job	*mine = NULL, **end = &mine, **p = &w->head;
+
+	w->tail = NULL;
+	while (*p != NULL) {
+		if (for_lane(l, *p)) {
+			*end = *p;
+			*p = (*p)->next;
+			(*end)->state = JOB_RUNNING;
+			end = &(*end)->next;
+		} else {
+			w->tail = *p;
+			p = &(*p)->next;
+		}
+	}
+	*end = NULL;
+	return mine;
+}
+
 /* Takes every queued job off the queue. Call with mu held. */
 static struct write_job *
 take_all(struct writer *w)
@@ -214,7 +258,7 @@ group(struct lane *l)
 	    (rc = db_tx(l->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
 		return;
 	pthread_mutex_lock(&w->mu);
-	jobs = take_all(w);
+	jobs = take_mine(l);
 	pthread_mutex_unlock(&w->mu);
 	run_jobs(l, jobs, rc);
 	finish(w, jobs);
@@ -253,7 +297,7 @@ writer_main(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		while (w->head == NULL && !w->stop) {
+		while (!has_work(l) && !w->stop) {
 			if (hk && time_monotonic_usec() >= next) {
 				pthread_mutex_unlock(&w->mu);
 				more = housekeep(l);
@@ -293,12 +337,14 @@ writer_start(const struct writer_config *cfg)
 
 	memset(w, 0, sizeof(*w));
 	w->cfg = *cfg;
+	if (w->cfg.lanes > WRITER_LANES_MAX)
+		w->cfg.lanes = WRITER_LANES_MAX;
 	pthread_mutex_init(&w->mu, NULL);
 	cond_init(&w->wake);
-	for (; w->nlanes < cfg->lanes && w->nlanes < WRITER_LANES_MAX;
-	    w->nlanes++) {
+	for (; w->nlanes < w->cfg.lanes; w->nlanes++) {
 		l = &w->lanes[w->nlanes];
 		l->w = w;
+		l->index = w->nlanes;
 		l->housekeeper = w->nlanes == 0;
 		/* Open now, to say early when the database is not there;
 		 * the thread retries before each group while it is
@@ -413,8 +459,9 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	else
 		w->head = job;
 	w->tail = job;
+	/* Every idle lane looks: the job may be for one lane only. */
 	if (w->idle > 0)
-		pthread_cond_signal(&w->wake);
+		pthread_cond_broadcast(&w->wake);
 	while (job->state != JOB_DONE) {
 		if (job->state == JOB_RUNNING) {
 			/* Started: its outcome comes within one group. */

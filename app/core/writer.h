@@ -41,6 +41,11 @@ enum write_result {
 struct write_job {
 	write_fn		*run;
 	void			*arg;
+	/* 0, or which write connection runs it (PostgreSQL's lanes): jobs
+	 * with the same hint run on the same one, one group after another,
+	 * so that they never wait for each other's row locks across two
+	 * connections, nor deadlock there. */
+	uint32_t		 lane_hint;
 	/* Set by the writer: */
 	enum write_result	 result;
 	enum db_rc		 fault;		/* WRITE_FAILED, _UNKNOWN: why

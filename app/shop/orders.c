@@ -177,6 +177,25 @@ by_sku(const struct order_in *in, size_t by[ITEMS_MAX])
 	}
 }
 
+uint32_t
+orders_lane(const struct request *req)
+{
+	const struct order_in	*in = req->in;
+	const char		*first = NULL, *p;
+	uint32_t		 h = 2166136261u;
+	size_t			 i;
+
+	/* The product it locks first (orders_create goes in sku order). */
+	for (i = 0; i < in->nitems; i++)
+		if (first == NULL || strcmp(in->items[i].sku, first) < 0)
+			first = in->items[i].sku;
+	if (first == NULL)
+		return 0;
+	for (p = first; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return h != 0 ? h : 1;	/* 0 means any lane */
+}
+
 void
 orders_create(struct db *db, const struct request *req, struct response *res)
 {

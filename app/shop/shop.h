@@ -14,6 +14,7 @@ extern const struct db_schema shop_schema;	/* stmts.c */
 
 handler_fn	 products_list;		/* products.c */
 handler_fn	 orders_create;		/* orders.c */
+uint32_t	 orders_lane(const struct request *);	/* its lane hint */
 handler_fn	 orders_list;
 handler_fn	 orders_get;
 handler_fn	 payments_get;		/* payments.c */
