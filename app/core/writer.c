@@ -1,4 +1,4 @@
-/* writer.c — the single writer and its group commit (see writer.h). */
+/* writer.c — the writer threads, their lanes and the queue (writer.h). */
 #include <sys/resource.h>
 
 #include <errno.h>
@@ -11,13 +11,13 @@
 #include "log.h"
 #include "util.h"
 #include "writer.h"
+#include "writer_group.h"
 
 /* Housekeeping runs at least this often, and when more is left to do,
  * again after this gap while requests keep the writer busy. */
 #define HOUSEKEEPING_IDLE_US	1000000
 #define HOUSEKEEPING_BUSY_US	50000
 #define WRITER_NICE		-10
-#define RETRIES_MAX		5	/* runs of a group, after deadlocks */
 
 enum { JOB_QUEUED, JOB_RUNNING, JOB_DONE };
 
@@ -63,114 +63,6 @@ cond_init(pthread_cond_t *c)
 	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
 	pthread_cond_init(c, &a);
 	pthread_condattr_destroy(&a);
-}
-
-/* Sets the result and fault of every job in jobs. */
-static void
-set_all(struct write_job *jobs, enum write_result r, enum db_rc fault)
-{
-	struct write_job	*j;
-
-	for (j = jobs; j != NULL; j = j->next) {
-		j->result = r;
-		j->fault = fault;
-	}
-}
-
-/* How run_group ended. */
-enum group_end {
-	GROUP_DONE,	/* every job has its result */
-	GROUP_AGAIN,	/* a deadlock: all rolled back, to be run again */
-};
-
-/* Runs jobs, a list, inside the transaction db has just begun, each under
- * its own savepoint, then commits, and sets each job's result and fault.
- * A job that meets a deadlock or a serialization failure (PostgreSQL)
- * rolls the whole group back: the locks its earlier jobs took may be what
- * the other side waits for. */
-static enum group_end
-run_group(struct db *db, struct write_job *jobs, int64_t group)
-{
-	struct write_job	*j;
-	enum write_result	 outcome;
-	enum db_rc		 fault = DB_DONE, rc;
-
-	db_take_error(db);
-	for (j = jobs; j != NULL; j = j->next) {
-		j->group = group;
-		j->result = WRITE_COMMITTED;
-		j->fault = DB_DONE;
-		if (db_tx(db, STMT_SAVEPOINT_JOB) != DB_DONE)
-			goto fail;
-		if (j->run(db, j->arg) == -1) {
-			j->result = WRITE_UNDONE;
-			fault = j->fault = db_take_error(db);
-			if (fault == DB_RETRY) {
-				db_tx(db, STMT_ROLLBACK);
-				return GROUP_AGAIN;
-			}
-			/* A statement may have made the engine roll back
-			 * everything: then nothing of the group is left. */
-			if (db_tx_lost(db) ||
-			    db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE)
-				goto fail;
-			/* A lock not granted within the busy timeout
-			 * (PostgreSQL): nothing was written for it. */
-			if (fault == DB_BUSY)
-				j->result = WRITE_BUSY;
-		}
-		if (db_tx_lost(db) || db_tx(db, STMT_RELEASE_JOB) != DB_DONE)
-			goto fail;
-		db_take_error(db);	/* what a job handled is not a fault */
-		/* The jobs after it would most likely wait as long, each in
-		 * turn: they are not run (nothing written), so that no
-		 * answer waits much more than one busy timeout. */
-		if (j->result == WRITE_BUSY) {
-			set_all(j->next, WRITE_BUSY, DB_BUSY);
-			break;
-		}
-	}
-	outcome = db_tx(db, STMT_COMMIT) == DB_DONE ? WRITE_COMMITTED :
-	    WRITE_UNKNOWN;
-	fault = db_take_error(db);
-	for (j = jobs; j != NULL; j = j->next)
-		if (j->result == WRITE_COMMITTED) {
-			j->result = outcome;
-			j->fault = fault;
-		}
-	return GROUP_DONE;
-fail:
-	log_error("writer: group %lld rolled back", (long long)group);
-	if ((rc = db_take_error(db)) == DB_FULL || rc == DB_GONE)
-		fault = rc;
-	db_tx(db, STMT_ROLLBACK);
-	set_all(jobs, WRITE_FAILED, fault);
-	return GROUP_DONE;
-}
-
-/* Runs jobs in the transaction whose BEGIN gave rc, and again from a new
- * BEGIN after a deadlock, RETRIES_MAX times at most; sets each job's
- * result. A BEGIN that waited out the busy timeout, or found the server
- * gone, leaves nothing written: WRITE_BUSY. */
-static void
-run_jobs(struct lane *l, struct write_job *jobs, enum db_rc rc)
-{
-	int	 attempt;
-
-	for (attempt = 1; ; attempt++) {
-		if (rc != DB_DONE) {
-			set_all(jobs, rc == DB_BUSY || rc == DB_GONE ?
-			    WRITE_BUSY : WRITE_FAILED, rc);
-			return;
-		}
-		if (run_group(l->db, jobs, ++l->w->groups) == GROUP_DONE)
-			return;
-		if (attempt == RETRIES_MAX) {
-			set_all(jobs, WRITE_BUSY, DB_BUSY);
-			return;
-		}
-		rc = db_tx(l->db, STMT_BEGIN_IMMEDIATE);
-	}
 }
 
 /* Whether job is for lane l: any lane takes a job without a hint. */
@@ -260,7 +152,7 @@ group(struct lane *l)
 	pthread_mutex_lock(&w->mu);
 	jobs = take_mine(l);
 	pthread_mutex_unlock(&w->mu);
-	run_jobs(l, jobs, rc);
+	group_run(l->db, jobs, rc, &l->w->groups);
 	finish(w, jobs);
 }
 
@@ -392,7 +284,7 @@ writer_stop(struct writer *w)
 	pthread_mutex_lock(&w->mu);
 	jobs = take_all(w);
 	pthread_mutex_unlock(&w->mu);
-	set_all(jobs, WRITE_BUSY, DB_BUSY);
+	group_set_all(jobs, WRITE_BUSY, DB_BUSY);
 	finish(w, jobs);
 	for (i = 0; i < w->nlanes; i++) {
 		db_close(w->lanes[i].db);
@@ -431,7 +323,8 @@ unlink_job(struct writer *w, struct write_job *job)
 static enum write_result
 run_inline(struct writer *w, struct write_job *job)
 {
-	run_jobs(&w->lanes[0], job, db_tx(w->lanes[0].db, STMT_BEGIN_IMMEDIATE));
+	group_run(w->lanes[0].db, job, db_tx(w->lanes[0].db,
+	    STMT_BEGIN_IMMEDIATE), &w->groups);
 	return job->result;
 }
 
