@@ -904,6 +904,49 @@ test_scan_bounds(void)
 	buf_free(&why);
 }
 
+/* A writer with lanes write connections on a new SQLite database in a
+ * temporary directory of its own, for the test named what. */
+struct unit_writer {
+	char			 dir[32];
+	char			 db_path[64];
+	struct writer_config	 wc;
+};
+
+static struct writer *
+unit_writer_start(struct unit_writer *u, int lanes, const char *what)
+{
+	struct writer	*w = NULL;
+	struct db	*db;
+
+	snprintf(u->dir, sizeof(u->dir), "/tmp/onceshop-unit-XXXXXX");
+	if (mkdtemp(u->dir) == NULL) {
+		ok(0, "%s: a temporary directory", what);
+		return NULL;
+	}
+	snprintf(u->db_path, sizeof(u->db_path), "%s/unit.db", u->dir);
+	u->wc = (struct writer_config){ { u->db_path, NULL, &shop_schema, 0,
+	    5000 }, NULL, lanes };
+	db = db_open(&u->wc.db, DB_MIGRATE);
+	if (ok(db != NULL && db_migrate(db, getenv("ONCESHOP_SCHEMA") ?
+	    getenv("ONCESHOP_SCHEMA") : "schema", 0) == 0,
+	    "%s: a database to write to", what) &&
+	    (w = writer_start(&u->wc)) == NULL)
+		ok(0, "%s: the writer starts", what);
+	db_close(db);
+	return w;
+}
+
+static void
+unit_writer_free(struct unit_writer *u, struct writer *w)
+{
+	char	 rm[64];
+
+	writer_free(w);
+	snprintf(rm, sizeof(rm), "rm -rf %s", u->dir);
+	if (system(rm) != 0)
+		ok(0, "the temporary directory %s is removed", u->dir);
+}
+
 /* A job that takes a little while, so that others queue behind it. */
 static int
 slow_job(struct db *db, void *arg)
@@ -945,31 +988,15 @@ submit_many(void *arg)
 static void
 test_writer_stop(void)
 {
-	char			 path[] = "/tmp/onceshop-unit-XXXXXX";
-	char			 db_path[64];
-	struct writer_config	 wc = { { db_path, NULL, &shop_schema, 0, 5000 },
-	    NULL, 1 };
+	struct unit_writer	 u;
 	struct submitter	 s[8];
 	pthread_t		 t[8];
 	struct write_job	 job = { .run = slow_job };
 	struct writer		*w;
-	struct db		*db;
 	int			 i, answered = 0, other = 0;
 
-	if (mkdtemp(path) == NULL) {
-		ok(0, "writer_stop: a temporary directory");
+	if ((w = unit_writer_start(&u, 1, "writer_stop")) == NULL)
 		return;
-	}
-	snprintf(db_path, sizeof(db_path), "%s/unit.db", path);
-	db = db_open(&wc.db, DB_MIGRATE);
-	ok(db != NULL && db_migrate(db, getenv("ONCESHOP_SCHEMA") ?
-	    getenv("ONCESHOP_SCHEMA") : "schema", 0) == 0,
-	    "writer_stop: a database to write to");
-	db_close(db);
-	if ((w = writer_start(&wc)) == NULL) {
-		ok(0, "writer_stop: the writer starts");
-		return;
-	}
 	for (i = 0; i < 8; i++) {
 		s[i] = (struct submitter){ w, 0, 0 };
 		pthread_create(&t[i], NULL, submit_many, &s[i]);
@@ -986,10 +1013,7 @@ test_writer_stop(void)
 	    answered, 8 * 40, other);
 	ok(writer_submit(w, &job, 5000) == WRITE_BUSY,
 	    "writer_stop: a job submitted after the stop is WRITE_BUSY at once");
-	writer_free(w);
-	snprintf(db_path, sizeof(db_path), "rm -rf %s", path);
-	if (system(db_path) != 0)
-		ok(0, "writer_stop: the temporary directory is removed");
+	unit_writer_free(&u, w);
 }
 
 /* Lanes: jobs with the same lane hint run on the same write connection's
@@ -1030,30 +1054,14 @@ submit_hinted(void *arg)
 static void
 test_writer_lanes(void)
 {
-	char			 path[] = "/tmp/onceshop-unit-XXXXXX";
-	char			 db_path[64];
-	struct writer_config	 wc = { { db_path, NULL, &shop_schema, 0, 5000 },
-	    NULL, 3 };
+	struct unit_writer	 u;
 	struct hinted		 h[6];
 	pthread_t		 t[6];
 	struct writer		*w;
-	struct db		*db;
 	int			 i, k, same = 1, committed = 0;
 
-	if (mkdtemp(path) == NULL) {
-		ok(0, "writer lanes: a temporary directory");
+	if ((w = unit_writer_start(&u, 3, "writer lanes")) == NULL)
 		return;
-	}
-	snprintf(db_path, sizeof(db_path), "%s/unit.db", path);
-	db = db_open(&wc.db, DB_MIGRATE);
-	if (db == NULL || db_migrate(db, getenv("ONCESHOP_SCHEMA") ?
-	    getenv("ONCESHOP_SCHEMA") : "schema", 0) != 0 ||
-	    (w = writer_start(&wc)) == NULL) {
-		db_close(db);
-		ok(0, "writer lanes: a database and three lanes");
-		return;
-	}
-	db_close(db);
 	for (i = 0; i < 6; i++) {
 		h[i] = (struct hinted){ .w = w, .hint = (uint32_t)i + 1 };
 		pthread_create(&t[i], NULL, submit_hinted, &h[i]);
@@ -1073,10 +1081,7 @@ test_writer_lanes(void)
 	    !pthread_equal(h[0].ran_on[0], h[2].ran_on[0]),
 	    "writer lanes: hints of one lane share its thread, three lanes "
 	    "three threads");
-	writer_free(w);
-	snprintf(db_path, sizeof(db_path), "rm -rf %s", path);
-	if (system(db_path) != 0)
-		ok(0, "writer lanes: the temporary directory is removed");
+	unit_writer_free(&u, w);
 }
 
 /* The route tables are checked before serving: a route that would crash
