@@ -94,7 +94,7 @@ for i in $(seq 400); do
 	printf 'data = "{\\"items\\":[{\\"sku\\":\\"%s\\",\\"quantity\\":1}]}"\noutput = /dev/null\nwrite-out = "%%{http_code}\\n"\n' \
 		"${skus[RANDOM % 4]}"
 done | sed 1d > "$TMP/lanes.curl"
-curl -s --parallel --parallel-immediate --parallel-max 32 -K "$TMP/lanes.curl" > "$TMP/lanes.status"
+curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max 32 -K "$TMP/lanes.curl" > "$TMP/lanes.status"
 is "$(sort "$TMP/lanes.status" | uniq -c | awk '{print $1, $2}')" "400 201" \
 	"four writers, 400 orders of four products at random, 32 at a time: all 201"
 is "$(($(sql 'SELECT count(*) FROM orders') - orders)) $(($(grep -c 'deadlock detected' "$TMP/error.log") - deadlocks))" "400 0" \
