@@ -10,6 +10,22 @@ order='{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
 orders() { sql 'SELECT count(*) FROM orders'; }
 # outcome KEY LOG: the outcomes the log LOG gave KEY's requests, in order.
 outcome() { grep "key=$1 " "${2:-$TMP/error.log}" | sed -n 's/.* outcome=\([a-z-]*\).*/\1/p' | paste -sd' '; }
+# second_host_sends N KEY BODY OUTCOMES NAME: on PostgreSQL, a second host
+# (the same database) is sent KEY's order N times: test NAME passes if the
+# last answer is 201 with BODY and that host's log gave KEY the OUTCOMES.
+# Skipped on SQLite, whose hosts would not share a database.
+second_host_sends() {
+	local _ base=$BASE
+	[ "$ENGINE" = postgres ] || { skip "$5" "hosts share a database on PostgreSQL"; return; }
+	start_second_host
+	BASE=$B
+	for _ in $(seq "$1"); do
+		req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: $2" -d "$order"
+	done
+	BASE=$base
+	is "$STATUS $([ "$BODY" = "$3" ] && echo same) $(outcome "$2" "$TMP/error-2.log")" "201 same $4" "$5"
+	stop_second_host
+}
 
 # --- in memory, the default ---
 start_server
@@ -53,18 +69,8 @@ ONCESHOP_REPLAY_CACHE=off start_server
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-off" -d "$order"
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-off" -d "$order"
 is "$STATUS $(outcome m-off)" "201 new replayed" "ONCESHOP_REPLAY_CACHE=off: every replay is read from the database"
-if [ "$ENGINE" = postgres ]; then
-	start_second_host
-	BASE_SAVE=$BASE BASE=$B
-	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
-	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: m-1" -d "$order"
-	BASE=$BASE_SAVE
-	is "$STATUS $([ "$BODY" = "$first" ] && echo same) $(outcome m-1 "$TMP/error-2.log")" "201 same replayed replayed-cache" \
-		"memory, two hosts: the other host replays from the database, then from its memory"
-	stop_second_host
-else
-	skip "memory, two hosts: the other host replays from the database, then from its memory" "hosts share a database on PostgreSQL"
-fi
+second_host_sends 2 m-1 "$first" "replayed replayed-cache" \
+	"memory, two hosts: the other host replays from the database, then from its memory"
 stop_server
 
 # --- in Redis ---
@@ -93,19 +99,9 @@ req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-oos" -d '{"items
 is "$STATUS $(json .type) $(outcome rc-oos)" "409 /problems/out-of-stock new replayed-cache" \
 	"a refusal the handler decided is cached and replayed like a success"
 
-if [ "$ENGINE" = postgres ]; then
-	start_second_host
-	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-2" -d "$order"
-	one=$BODY
-	BASE_SAVE=$BASE BASE=$B
-	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-2" -d "$order"
-	BASE=$BASE_SAVE
-	is "$STATUS $([ "$BODY" = "$one" ] && echo same) $(outcome rc-2 "$TMP/error-2.log")" "201 same replayed-cache" \
-		"two hosts: an order on one is replayed on the other from the cache"
-	stop_second_host
-else
-	skip "two hosts: an order on one is replayed on the other from the cache" "hosts share a database on PostgreSQL"
-fi
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: rc-2" -d "$order"
+second_host_sends 1 rc-2 "$BODY" replayed-cache \
+	"two hosts: an order on one is replayed on the other from the cache"
 
 # Redis away: the database answers; nothing is lost or doubled.
 stop_redis
