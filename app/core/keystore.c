@@ -91,6 +91,16 @@ keystore_answer(const struct key_row *k, const struct request *req,
 	return KEY_ANSWERED;
 }
 
+struct key_row
+keystore_row_of(const struct response *res, const char *fp,
+    const char *expires_at)
+{
+	return (struct key_row){ .fingerprint = fp, .completed = 1,
+	    .expires_at = expires_at, .lease_until = "", .status = res->status,
+	    .headers = res->headers.data ? res->headers.data : "",
+	    .body = res->body.data, .body_len = res->body.len };
+}
+
 enum key_found
 keystore_select(struct stmt *st, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res, int cache)

@@ -51,6 +51,11 @@ struct key_row {
 enum key_found keystore_answer(const struct key_row *, const struct request *,
 	     const char *fp, int64_t *resume_id, struct response *);
 
+/* The completed row of res, an answer stored under fingerprint fp and kept
+ * until expires_at: it points into res, fp and expires_at. */
+struct key_row	 keystore_row_of(const struct response *res, const char *fp,
+	     const char *expires_at);
+
 /* Runs st, a look-up of a key by user, operation and key (res->key) whose
  * row has the columns of STMT_KEY_SELECT, and answers as keystore_answer;
  * KEY_BUSY or KEY_FAILED when the database did not answer. With cache, a

@@ -201,16 +201,14 @@ void
 replay_cache_committed(const struct request *req, const char *op,
     const char *fp, const struct response *res)
 {
-	char	 expires[21];
+	struct key_row	 row;
+	long		 ttl = keystore_ttl();
+	char		 expires[21];
 
 	if (kind == REPLAY_CACHE_OFF)
 		return;
 	/* The row's expiry counts from its commit, after req->now. */
-	time_rfc3339(req->now + (keystore_ttl() > 1 ? keystore_ttl() - 1 : 1),
-	    expires);
-	replay_cache_put(req, op, res->key, &(struct key_row){
-	    .fingerprint = fp, .completed = 1, .expires_at = expires,
-	    .lease_until = "", .status = res->status,
-	    .headers = res->headers.data ? res->headers.data : "",
-	    .body = res->body.data, .body_len = res->body.len });
+	time_rfc3339(req->now + (ttl > 1 ? ttl - 1 : 1), expires);
+	row = keystore_row_of(res, fp, expires);
+	replay_cache_put(req, op, res->key, &row);
 }

@@ -6,8 +6,7 @@ static void
 copy(struct buf *to, const struct buf *from)
 {
 	buf_reset(to);
-	if (from->len > 0)
-		buf_append(to, from->data, from->len);
+	buf_append(to, from->data, from->len);
 }
 
 /* Copies the kept answer of s into res. s is locked. */

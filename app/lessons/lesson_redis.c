@@ -132,6 +132,7 @@ redis_store(struct db *db, int64_t id, const struct response *res,
     time_t now, const char *point)
 {
 	struct buf	 v = { 0 };
+	struct key_row	 row;
 	redisReply	*r;
 
 	(void)db;
@@ -140,10 +141,8 @@ redis_store(struct db *db, int64_t id, const struct response *res,
 	if (id != claimed_id)
 		return -1;
 	buf_puts(&v, "C ");
-	redis_answer_put(&v, &(struct key_row){ .fingerprint = claimed_fp,
-	    .status = res->status, .headers = res->headers.data ?
-	    res->headers.data : "", .body = res->body.data,
-	    .body_len = res->body.len });
+	row = keystore_row_of(res, claimed_fp, "");	/* Redis expires it */
+	redis_answer_put(&v, &row);
 	r = redis_command("SET %s %b XX PX %lld", claimed, v.data, v.len,
 	    (long long)keystore_ttl() * 1000);
 	buf_free(&v);
