@@ -97,6 +97,18 @@ stmt_exec(struct stmt *s)
 	return rc;
 }
 
+enum db_rc
+stmt_exec_later(struct stmt *s)
+{
+	const struct db_engine	*e = s->db->engine;
+
+	if (e->defer != NULL && e->defer(s->db, s) == 0) {
+		stmt_reset(s);
+		return DB_DONE;
+	}
+	return stmt_exec(s);
+}
+
 int64_t
 col_int(struct stmt *s, int i)
 {

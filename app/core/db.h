@@ -95,6 +95,13 @@ enum db_rc	 stmt_step(struct stmt *);
 /* Steps to the end and resets. Returns DB_DONE or an error code. */
 enum db_rc	 stmt_exec(struct stmt *);
 
+/* As stmt_exec, for a write whose rows and count of changes nobody
+ * reads. In a write transaction on PostgreSQL it is sent later, with the
+ * next statement whose result is wanted (one round trip for both), and
+ * DB_DONE means only that: a failure is then that statement's, or, once
+ * the job has ended, makes its group run again (writer.h). */
+enum db_rc	 stmt_exec_later(struct stmt *);
+
 /* The i-th column (from 0) of the current row. Text is never NULL (""
  * for NULL) and lives until the next step or reset. */
 int64_t		 col_int(struct stmt *, int i);

@@ -56,6 +56,9 @@ struct db_engine {
 	const char	*(*col_name)(struct stmt *, int);
 	enum col_kind	 (*col_kind)(struct stmt *, int);
 	int64_t		 (*changes)(struct db *);
+	/* Optional: defers a write to the next statement's round trip
+	 * (stmt_exec_later). Returns 0, or -1 to run it now. */
+	int		 (*defer)(struct db *, struct stmt *);
 	enum db_rc	 (*tx)(struct db *, enum stmt_id);
 	int		 (*tx_lost)(struct db *);
 	int		 (*gone)(struct db *);

@@ -78,6 +78,7 @@ pg_close(struct db *db)
 		free(PDB(db)->texts[i]);
 	}
 	PQfinish(PDB(db)->conn);
+	buf_free(&PDB(db)->args);
 	free(PDB(db)->texts);
 	free(PDB(db)->stmts);
 	free(db);
@@ -334,6 +335,7 @@ const struct db_engine db_pg = {
 	.col_name = pg_col_name,
 	.col_kind = pg_col_kind,
 	.changes = pg_changes,
+	.defer = pg_defer,
 	.tx = pg_tx,
 	.tx_lost = pg_tx_lost,
 	.gone = pg_gone,

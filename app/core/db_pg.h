@@ -7,9 +7,10 @@
 #include <libpq-fe.h>
 
 #include "db_engine.h"
+#include "util.h"
 
 #define PARAMS_MAX	16
-#define DEFERRED_MAX	4
+#define DEFERRED_MAX	64
 
 struct pg_stmt {
 	struct stmt	 base;
@@ -26,6 +27,19 @@ struct pg_stmt {
 	unsigned char	*blob;		/* the last col_blob of bytea */
 };
 
+/* A statement of a write transaction not sent yet (db_pg_tx.c): a
+ * savepoint statement, or a write whose result nobody reads
+ * (stmt_exec_later) with its parameters copied. */
+struct pg_deferred {
+	enum stmt_id	 tx;		/* a transaction statement, or */
+	struct pg_stmt	*s;		/* a statement, prepared */
+	int64_t		 job;		/* pg_db.jobs when it was deferred */
+	size_t		 at[PARAMS_MAX];	/* each value in pg_db.args, */
+#define NO_VALUE	((size_t)-1)		/* or NULL */
+	int		 lengths[PARAMS_MAX];
+	int		 formats[PARAMS_MAX];
+};
+
 struct pg_db {
 	struct db	 base;
 	PGconn		*conn;
@@ -33,10 +47,14 @@ struct pg_db {
 	enum db_mode	 mode;
 	int		 busy_ms, sync_full;
 	int		 reading;	/* in a read "transaction" (pg_tx) */
-	/* A write transaction's savepoint statements not sent yet: they go
-	 * in one round trip with the next statement or the COMMIT. */
-	int		 deferred[DEFERRED_MAX];	/* enum stmt_id */
+	/* A write transaction's statements not sent yet: they go in one
+	 * round trip with the next statement whose result is wanted, or
+	 * the COMMIT. */
+	struct pg_deferred deferred[DEFERRED_MAX];
 	int		 ndeferred;
+	struct buf	 args;		/* their parameters' values */
+	int64_t		 jobs;		/* jobs ended in this connection */
+	int		 strict;	/* defer no write, until a COMMIT */
 	int64_t		 next_try;	/* no reconnection before (usec) */
 	int64_t		 changes;
 	char		**texts;	/* with $n, owned; db->nstmts */
@@ -103,12 +121,20 @@ const char	*pg_tx_sql(enum stmt_id id);
 enum db_rc	 pg_tx(struct db *db, enum stmt_id id);
 int		 pg_tx_lost(struct db *db);
 
-/* Sends the deferred savepoint statements now, in one round trip.
- * Returns DB_DONE or the error. */
+/* Defers s, prepared, with its parameters, to be sent with the next
+ * statement of the transaction (the engine's exec_later). Returns 0, or
+ * -1 when it must run now: outside a write, after a late failure until
+ * the COMMIT, or with too many deferred. */
+int		 pg_defer(struct db *db, struct stmt *s);
+
+/* Sends the deferred statements now, in one round trip. Returns DB_DONE
+ * or the error. */
 enum db_rc	 pg_send_deferred(struct pg_db *p);
 
-/* Runs s, prepared, after the deferred savepoint statements, all in one
- * round trip: s->res is s's result. Returns DB_DONE or the first error. */
+/* Runs s, prepared, after the deferred statements, all in one round
+ * trip: s->res is s's result. Returns DB_DONE or the first error; the
+ * failure of a write deferred by a job that has ended since is DB_RETRY
+ * (its group runs again, no write deferred). */
 enum db_rc	 pg_run_deferred(struct pg_db *p, struct pg_stmt *s);
 
 #endif

@@ -1,13 +1,21 @@
 /* db_pg_tx.c — the PostgreSQL engine's transaction statements (db_pg.h):
- * BEGIN, COMMIT, ROLLBACK and a job's savepoint. A write transaction's
- * savepoint statements are deferred, and sent in the round trip of the
- * next statement (libpq's pipeline mode) or of the COMMIT: a one-item
- * order takes five round trips, not seven. */
+ * BEGIN, COMMIT, ROLLBACK and a job's savepoint, and the statements a
+ * write transaction defers: its savepoint statements, and the writes
+ * whose result nobody reads (stmt_exec_later: an order's items, the
+ * stored answer). They are sent in the round trip of the next statement
+ * whose result is wanted, or of the COMMIT (libpq's pipeline mode): a
+ * one-item order takes three round trips, not seven.
+ *
+ * A deferred write that fails is found a round trip late. While its job
+ * runs, the statement that finds it fails in its place, and the job with
+ * it. Once its job has ended (counted done), the statement that finds it
+ * gives DB_RETRY: the group is rolled back and runs again (writer.h),
+ * with no write deferred, so that the failure is its own job's. */
 #include <assert.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "db_pg.h"
+#include "log.h"
 
 /* The text a transaction statement has on PostgreSQL. */
 const char *
@@ -32,61 +40,116 @@ pg_tx_sql(enum stmt_id id)
 	}
 }
 
-/* Writes the deferred savepoint statements into buf, joined by "; ",
- * then then (if not NULL), and forgets them. Returns buf. */
-static char *
-deferred_sql(struct pg_db *p, char *buf, size_t size, const char *then)
+/* Defers transaction statement id. */
+static void
+defer_tx(struct pg_db *p, enum stmt_id id)
 {
-	size_t	 n = 0;
-	int	 i;
+	struct pg_deferred	*d = &p->deferred[p->ndeferred++];
 
-	buf[0] = '\0';
-	for (i = 0; i < p->ndeferred; i++)
-		n += snprintf(buf + n, size - n, "%s%s", i ? "; " : "",
-		    pg_tx_sql(p->deferred[i]));
-	if (then != NULL)
-		snprintf(buf + n, size - n, "%s%s", n ? "; " : "", then);
-	p->ndeferred = 0;
-	return buf;
+	d->tx = id;
+	d->s = NULL;
+	d->job = p->jobs;
 }
 
-enum db_rc
-pg_send_deferred(struct pg_db *p)
+int
+pg_defer(struct db *db, struct stmt *st)
 {
-	char	 sql[160];
+	struct pg_db		*p = PDB(db);
+	struct pg_stmt		*s = PST(st);
+	struct pg_deferred	*d;
+	size_t			 n;
+	int			 i;
 
-	if (p->ndeferred == 0)
-		return DB_DONE;
-	return pg_exec_sql(&p->base, deferred_sql(p, sql, sizeof(sql), NULL)) ==
-	    -1 ? p->base.error : DB_DONE;
+	if (!db->in_tx || p->reading || p->strict || !s->prepared ||
+	    p->ndeferred == DEFERRED_MAX || PQstatus(p->conn) != CONNECTION_OK)
+		return -1;
+	d = &p->deferred[p->ndeferred++];
+	d->s = s;
+	d->job = p->jobs;
+	/* The values are copied: the caller's may be gone by the time. */
+	for (i = 0; i < s->nparams; i++) {
+		d->lengths[i] = s->lengths[i];
+		d->formats[i] = s->formats[i];
+		d->at[i] = NO_VALUE;
+		if (s->values[i] == NULL)
+			continue;
+		d->at[i] = p->args.len;
+		n = s->formats[i] ? (size_t)s->lengths[i] :
+		    strlen(s->values[i]) + 1;
+		buf_append(&p->args, s->values[i], n);
+	}
+	return 0;
 }
 
-/* Sends the deferred savepoint statements and s in one pipeline (one
- * round trip) and reads their results: s->res is s's. Returns DB_DONE, or
- * the first error (what follows an error in a pipeline is not run). */
-enum db_rc
-pg_run_deferred(struct pg_db *p, struct pg_stmt *s)
+static const char *
+deferred_sql(const struct pg_deferred *d)
 {
-	PGconn		*c = p->conn;
-	PGresult	*r;
-	ExecStatusType	 status;
-	enum db_rc	 rc = DB_DONE;
-	int		 i, n = p->ndeferred, sent = 1;
+	return d->s != NULL ? d->s->sql : pg_tx_sql(d->tx);
+}
 
-	p->ndeferred = 0;
-	if (PQenterPipelineMode(c) != 1)
-		return pg_rc_of(&p->base, NULL, "a pipeline");
-	for (i = 0; i < n && sent; i++)
-		sent = PQsendQueryParams(c, pg_tx_sql(p->deferred[i]), 0, NULL,
+/* Sends d (pipeline mode). Returns 1, or 0 if it could not be sent. */
+static int
+send_deferred(struct pg_db *p, const struct pg_deferred *d)
+{
+	const char	*values[PARAMS_MAX];
+	int		 i;
+
+	if (d->s == NULL)
+		return PQsendQueryParams(p->conn, pg_tx_sql(d->tx), 0, NULL,
 		    NULL, NULL, NULL, 0);
-	sent = sent && PQsendQueryPrepared(c, s->name, s->nparams, s->values,
-	    s->lengths, s->formats, 0) && PQpipelineSync(c);
+	for (i = 0; i < d->s->nparams; i++)
+		values[i] = d->at[i] == NO_VALUE ? NULL : p->args.data +
+		    d->at[i];
+	return PQsendQueryPrepared(p->conn, d->s->name, d->s->nparams, values,
+	    d->lengths, d->formats, 0);
+}
+
+/* A deferred write failed after its job ended, and the job was counted
+ * done: its group must run again, and then each write is sent on its
+ * own, so that a failure is its own job's. */
+static enum db_rc
+late(struct pg_db *p, const char *sql)
+{
+	log_error("postgresql: %s failed after its job ended; the group runs "
+	    "again, each write on its own", sql);
+	p->strict = 1;
+	return p->base.error = DB_RETRY;
+}
+
+/* Sends the deferred statements, then s (prepared) or tx (a transaction
+ * statement's text) if either is given, in one pipeline, and reads their
+ * results: *out is the last one's. Returns DB_DONE or the first error
+ * (what follows an error in a pipeline is not run). */
+static enum db_rc
+pipeline(struct pg_db *p, struct pg_stmt *s, const char *tx, PGresult **out)
+{
+	PGconn			*c = p->conn;
+	PGresult		*r;
+	ExecStatusType		 status;
+	const struct pg_deferred *failed = NULL;
+	const char		*last = s != NULL ? s->sql : tx;
+	enum db_rc		 rc = DB_DONE;
+	int			 i, n = p->ndeferred, sent = 1;
+
+	p->ndeferred = 0;
+	if (PQenterPipelineMode(c) != 1) {
+		buf_reset(&p->args);
+		return pg_rc_of(&p->base, NULL, "a pipeline");
+	}
+	for (i = 0; i < n && sent; i++)
+		sent = send_deferred(p, &p->deferred[i]);
+	if (sent && s != NULL)
+		sent = PQsendQueryPrepared(c, s->name, s->nparams, s->values,
+		    s->lengths, s->formats, 0);
+	else if (sent && tx != NULL)
+		sent = PQsendQueryParams(c, tx, 0, NULL, NULL, NULL, NULL, 0);
+	sent = sent && PQpipelineSync(c);
 	/* Each statement's results, a NULL after each, then the sync. A
 	 * lost connection gives NULLs only: stop at one too many. */
 	for (i = 0; sent; ) {
 		pg_await(p);
 		if ((r = PQgetResult(c)) == NULL) {
-			if (++i > n + 1)
+			if (++i > n + (last != NULL))
 				break;
 			continue;
 		}
@@ -96,18 +159,36 @@ pg_run_deferred(struct pg_db *p, struct pg_stmt *s)
 			break;
 		}
 		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
-		    rc == DB_DONE)
+		    rc == DB_DONE) {
 			rc = pg_rc_of(&p->base, r, i < n ?
-			    pg_tx_sql(p->deferred[i]) : s->sql);
-		if (i == n && s->res == NULL)
-			s->res = r;
+			    deferred_sql(&p->deferred[i]) : last);
+			failed = i < n ? &p->deferred[i] : NULL;
+		}
+		if (i == n && out != NULL && *out == NULL)
+			*out = r;
 		else
 			PQclear(r);
 	}
 	if (!sent && rc == DB_DONE)
-		rc = pg_rc_of(&p->base, NULL, s->sql);
+		rc = pg_rc_of(&p->base, NULL, last ? last : "a pipeline");
 	PQexitPipelineMode(c);
+	buf_reset(&p->args);
+	if (failed != NULL && failed->s != NULL && failed->job != p->jobs &&
+	    rc != DB_GONE)
+		return late(p, failed->s->sql);
 	return rc;
+}
+
+enum db_rc
+pg_send_deferred(struct pg_db *p)
+{
+	return p->ndeferred > 0 ? pipeline(p, NULL, NULL, NULL) : DB_DONE;
+}
+
+enum db_rc
+pg_run_deferred(struct pg_db *p, struct pg_stmt *s)
+{
+	return pipeline(p, s, NULL, &s->res);
 }
 
 /* Runs transaction statement id once, after the savepoint statements
@@ -119,27 +200,29 @@ tx_once(struct db *db, enum stmt_id id)
 	PGconn			*conn = p->conn;
 	PGTransactionStatusType	 before = PQtransactionStatus(conn);
 	const char		*sql = pg_tx_sql(id);
-	PGresult		*res;
+	PGresult		*res = NULL;
 	enum db_rc		 rc = DB_DONE;
-	char			 all[160];
-	int			 deferred = p->ndeferred;
 
 	assert(sql != NULL);
-	if (id == STMT_ROLLBACK)
+	if (id == STMT_ROLLBACK) {
 		p->ndeferred = 0;	/* it undoes them all the same */
+		buf_reset(&p->args);
+	}
+	if (id == STMT_COMMIT)
+		p->strict = 0;
 	/* Nothing to roll back: none begun, or the server ended it with
 	 * the connection. */
 	if (id == STMT_ROLLBACK && (before == PQTRANS_IDLE ||
 	    PQstatus(conn) != CONNECTION_OK))
 		return DB_DONE;
 	if (p->ndeferred > 0)
-		sql = deferred_sql(p, all, sizeof(all), sql);
-	res = PQsendQuery(conn, sql) ? pg_result(p) : NULL;
-	if (PQresultStatus(res) != PGRES_COMMAND_OK)
+		rc = pipeline(p, NULL, sql, &res);
+	else if (PQresultStatus(res = PQsendQuery(conn, sql) ?
+	    pg_result(p) : NULL) != PGRES_COMMAND_OK)
 		rc = pg_rc_of(db, res, sql);
-	/* COMMIT of a failed transaction "succeeds" by rolling back (one
-	 * whose deferred statements left it failed has failed above). */
-	else if (id == STMT_COMMIT && before == PQTRANS_INERROR && !deferred)
+	/* COMMIT of a failed transaction "succeeds" by rolling back. */
+	if (rc == DB_DONE && id == STMT_COMMIT && res != NULL &&
+	    strcmp(PQcmdStatus(res), "ROLLBACK") == 0)
 		rc = db->error = DB_ERROR;
 	PQclear(res);
 	if ((id == STMT_COMMIT || id == STMT_ROLLBACK) &&
@@ -174,17 +257,21 @@ pg_tx(struct db *db, enum stmt_id id)
 		p->reading = 0;
 		return DB_DONE;
 	}
+	/* A job ends: what it deferred is late from now on. */
+	if (id == STMT_RELEASE_JOB || id == STMT_ROLLBACK_TO_JOB)
+		p->jobs++;
 	/* A write's savepoint statements wait for the next statement or
 	 * the COMMIT, and go in its round trip. */
 	if ((id == STMT_SAVEPOINT_JOB || id == STMT_RELEASE_JOB ||
 	    id == STMT_ROLLBACK_TO_JOB) && p->ndeferred < DEFERRED_MAX &&
 	    PQstatus(p->conn) == CONNECTION_OK) {
-		p->deferred[p->ndeferred++] = id;
+		defer_tx(p, id);
 		return DB_DONE;
 	}
 	if (id != STMT_BEGIN_IMMEDIATE)
 		return tx_once(db, id);
 	p->ndeferred = 0;
+	buf_reset(&p->args);
 	assert(!p->reading);	/* a read is ended before a write begins */
 	if (pg_revive(p) == -1)
 		return db->error = DB_GONE;

@@ -196,7 +196,7 @@ db_store(struct db *db, int64_t id, const struct response *res,
 	stmt_text(st, 4, expires);
 	stmt_text(st, 5, point);
 	stmt_int(st, 6, id);
-	return stmt_exec(st) == DB_DONE ? 0 : -1;
+	return stmt_exec_later(st) == DB_DONE ? 0 : -1;
 }
 
 /* Deletes up to SWEEP_BATCH expired keys with statement id (expired

@@ -54,6 +54,7 @@ struct phased_job {
 	int			 held_at;	/* ENTRY_HOLD: next, when the
 						 * job began (a job may run
 						 * again after a deadlock) */
+	const char		*outcome;	/* res's when it began */
 	int			 answered;	/* res is final: stored,
 						 * replayed or refused */
 	int			 unknown_point;	/* its recovery point is none
@@ -266,6 +267,7 @@ phased_write(struct db *db, void *arg)
 	/* A job the writer runs again (after a deadlock or a serialization
 	 * failure) starts afresh: the first run's answer was rolled back. */
 	j->answered = 0;
+	j->run.res->outcome = j->outcome;
 	time_rfc3339(now, now_text);
 	time_rfc3339(now + lease_s, until);
 	if ((rc = enter(db, j, lease, now_text, until)) != 1)
@@ -393,8 +395,8 @@ phases_resume(struct writer *w, const struct route *r,
 {
 	struct phased_job	 j = { .route = r, .req = req, .fp = fp,
 	    .keys = keystore_for(r->phased != NULL),
-	    .run = { .req = req, .res = res }, .entry = key_id ?
-	    ENTRY_TAKE_OVER : ENTRY_CLAIM, .key_id = key_id };
+	    .run = { .req = req, .res = res }, .outcome = res->outcome,
+	    .entry = key_id ? ENTRY_TAKE_OVER : ENTRY_CLAIM, .key_id = key_id };
 	struct write_job	 job = { .run = phased_write, .arg = &j,
 	    .lane_hint = r->lane ? r->lane(req) : 0 };
 	const struct phase	*p;

@@ -47,10 +47,8 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 		if (j->run(db, j->arg) == -1) {
 			j->result = WRITE_UNDONE;
 			fault = j->fault = db_take_error(db);
-			if (fault == DB_RETRY) {
-				db_tx(db, STMT_ROLLBACK);
-				return GROUP_AGAIN;
-			}
+			if (fault == DB_RETRY)
+				goto again;
 			/* A statement may have made the engine roll back
 			 * everything: then nothing of the group is left. */
 			if (db_tx_lost(db) ||
@@ -74,7 +72,8 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 	}
 	outcome = db_tx(db, STMT_COMMIT) == DB_DONE ? WRITE_COMMITTED :
 	    WRITE_UNKNOWN;
-	fault = db_take_error(db);
+	if ((fault = db_take_error(db)) == DB_RETRY)
+		goto again;	/* nothing was committed */
 	for (j = jobs; j != NULL; j = j->next)
 		if (j->result == WRITE_COMMITTED) {
 			j->result = outcome;
@@ -82,12 +81,19 @@ run_group(struct db *db, struct write_job *jobs, int64_t group)
 		}
 	return GROUP_DONE;
 fail:
+	/* A deadlock met by a savepoint statement, or a write deferred by
+	 * an ended job that failed (db.h, stmt_exec_later). */
+	if ((rc = db_take_error(db)) == DB_RETRY)
+		goto again;
 	log_error("writer: group %lld rolled back", (long long)group);
-	if ((rc = db_take_error(db)) == DB_FULL || rc == DB_GONE)
+	if (rc == DB_FULL || rc == DB_GONE)
 		fault = rc;
 	db_tx(db, STMT_ROLLBACK);
 	group_set_all(jobs, WRITE_FAILED, fault);
 	return GROUP_DONE;
+again:
+	db_tx(db, STMT_ROLLBACK);
+	return GROUP_AGAIN;
 }
 
 void

@@ -233,7 +233,7 @@ orders_create(struct db *db, const struct request *req, struct response *res)
 		stmt_text(st, 3, lines[i].name);
 		stmt_int(st, 4, in->items[i].quantity);
 		stmt_int(st, 5, lines[i].unit_price);
-		if (stmt_exec(st) != DB_DONE) {
+		if (stmt_exec_later(st) != DB_DONE) {
 			reply_failed(res);
 			return;
 		}

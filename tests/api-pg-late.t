@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# On PostgreSQL a writer sends an order's items and its stored answer with
+# the next statement whose result it needs, often the next job's: one
+# round trip less each. When one of those writes fails, its job has
+# already ended; the group is then rolled back and runs again with every
+# write sent on its own, so that the failure is its job's alone: that
+# order gets its 500 with nothing written, and every other job of the
+# group answers once, as if nothing had happened.
+#
+# The failure: a trigger refuses an item of quantity 7. The group: one
+# writer (ONCESHOP_WRITERS=1) kept busy by an order that waits for a row
+# a psql session holds, while five orders queue behind it and then run
+# in one group; the third of them has quantity 7.
+. "$(dirname "$0")/lib.sh"
+[ "$ENGINE" = postgres ] || { echo "1..0 # SKIP SQLite runs each statement on its own: no write is sent later"; exit 0; }
+export ONCESHOP_WRITERS=1
+start_server
+sql "CREATE FUNCTION no_seven() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF NEW.quantity = 7 THEN RAISE EXCEPTION 'no item of seven'; END IF;
+	RETURN NEW;
+END \$\$;
+CREATE TRIGGER no_seven BEFORE INSERT ON order_items
+	FOR EACH ROW EXECUTE FUNCTION no_seven()" >/dev/null
+orders=$(sql 'SELECT count(*) FROM orders')
+stock() { sql "SELECT stock FROM products WHERE sku = 'TEA-SENCHA'"; }
+before=$(stock)
+
+order() {	# order N QUANTITY: in the background, status and body to $TMP/o-N.*
+	curl -s --max-time 20 -o "$TMP/o-$1.body" -w '%{http_code}' "$BASE/orders" \
+		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-$1" \
+		-d "{\"items\":[{\"sku\":\"TEA-SENCHA\",\"quantity\":$2}]}" >"$TMP/o-$1.status" &
+}
+
+# One order alone: its failure is found at the COMMIT.
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-alone" \
+	-d '{"items":[{"sku":"TEA-SENCHA","quantity":7}]}'
+is "$STATUS $(json .type)" "500 /problems/internal-error" \
+	"an order whose item the database refuses gets 500, even when the refusal comes after its job"
+is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'late-alone'")" 0 \
+	"... its key is not stored: a retry may run it again"
+
+psql -X -q "$ONCESHOP_DATABASE_URL" >"$TMP/s1.out" 2>&1 <<EOF &
+BEGIN;
+UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
+\\! touch $TMP/s1
+SELECT pg_sleep(1.5);
+COMMIT;
+EOF
+for _ in $(seq 100); do [ -e "$TMP/s1" ] && break; sleep 0.05; done
+curl -s --max-time 20 -o /dev/null "$BASE/orders" -H "$ALICE" -H "$JSON" \
+	-H "Idempotency-Key: late-mug" -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' &
+sleep 0.3
+for i in 1 2 3 4 5; do
+	order "$i" "$([ "$i" = 3 ] && echo 7 || echo 1)"
+	sleep 0.15
+done
+for _ in $(seq 200); do
+	n=0
+	for i in 1 2 3 4 5; do [ -s "$TMP/o-$i.status" ] && n=$((n + 1)); done
+	[ "$n" = 5 ] && break
+	sleep 0.1
+done
+
+is "$(for i in 1 2 3 4 5; do cat "$TMP/o-$i.status"; echo; done | paste -sd' ')" "201 201 500 201 201" \
+	"five orders in one group, the third refused after its job: it alone gets 500, every other one 201"
+groups=$(grep -o 'key=late-[1245] outcome=new stored=yes group=[0-9]*' "$TMP/error.log" |
+	sed 's/.*group=//' | sort -u | paste -sd' ')
+like "$groups" '^[0-9]+$' "... the four were answered from one group, each logged as new (the run rolled back says nothing)"
+like "$(grep -c 'failed after its job ended; the group runs again' "$TMP/error.log")" '^[1-9]' \
+	"... which ran again after the late failure (the server log says so)"
+is "$(($(sql 'SELECT count(*) FROM orders') - orders))" 5 \
+	"five orders written (the mug's and four sencha), not the refused one"
+is "$(($(stock) - before))" -4 "... the sencha's stock went down by four, nothing for the refused order"
+is "$(sql "SELECT count(*) FROM order_items WHERE quantity = 7")" 0 "... and no item of seven"
+is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key LIKE 'late-%' AND status = 'completed'")" 5 \
+	"... five answers stored: the refused order's key is free"
+for i in 1 2; do
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-$i" \
+		-d '{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
+	is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $(cat "$TMP/o-$i.body")" \
+		"order $i's retry replays exactly the answer it got"
+done
+
+sql 'DROP TRIGGER no_seven ON order_items' >/dev/null
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-3" \
+	-d '{"items":[{"sku":"TEA-SENCHA","quantity":7}]}'
+is "$STATUS $(json '.items[0].quantity')" "201 7" \
+	"once the database takes it, the refused order's retry makes the order"
+is "$(($(stock) - before))" -11 "... and takes its seven from stock, once"
+
+done_testing
