@@ -22,12 +22,6 @@ stock() { sql "SELECT string_agg(stock::text, ' ' ORDER BY sku) FROM products WH
 before=$(stock)
 orders=$(sql 'SELECT count(*) FROM orders')
 
-# session NAME SCRIPT: psql runs SCRIPT (lines; "\! touch F" marks a
-# point), in the background.
-session() {
-	psql -X -q -v ON_ERROR_STOP=1 "$ONCESHOP_DATABASE_URL" <<<"$2" >"$TMP/$1.out" 2>&1 &
-}
-waitfor() { local _; for _ in $(seq 100); do [ -e "$TMP/$1" ] && return 0; sleep 0.05; done; return 1; }
 order() {	# order N SKU: in the background, status and body to $TMP/o-N.*
 	curl -s --max-time 20 -o "$TMP/o-$1.body" -w '%{http_code}' "$BASE/orders" \
 		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: dl-$1" \

@@ -40,14 +40,12 @@ is "$STATUS $(json .type)" "500 /problems/internal-error" \
 is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'late-alone'")" 0 \
 	"... its key is not stored: a retry may run it again"
 
-psql -X -q "$ONCESHOP_DATABASE_URL" >"$TMP/s1.out" 2>&1 <<EOF &
-BEGIN;
+session s1 "BEGIN;
 UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
 \\! touch $TMP/s1
 SELECT pg_sleep(1.5);
-COMMIT;
-EOF
-for _ in $(seq 100); do [ -e "$TMP/s1" ] && break; sleep 0.05; done
+COMMIT;"
+waitfor s1 || echo "# S1 never held its row"
 curl -s --max-time 20 -o /dev/null "$BASE/orders" -H "$ALICE" -H "$JSON" \
 	-H "Idempotency-Key: late-mug" -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' &
 sleep 0.3

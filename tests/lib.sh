@@ -307,7 +307,6 @@ sql() {
 # idempotency_keys, which every claim needs) and keeps it SECONDS. Returns
 # once it is held (1 if it never was); HOLDER is its pid.
 hold_write_lock() {
-	local _
 	rm -f "$TMP/locked"
 	if [ "$ENGINE" = sqlite ]; then
 		( printf '.timeout 2000\nBEGIN IMMEDIATE;\n.shell touch %s\n' "$TMP/locked"
@@ -317,8 +316,21 @@ hold_write_lock() {
 		  sleep "$1"; printf 'ROLLBACK;\n' ) | psql -X -q "$ONCESHOP_DATABASE_URL" >/dev/null &
 	fi
 	HOLDER=$!
-	for _ in $(seq 100); do [ -e "$TMP/locked" ] && return 0; sleep 0.05; done
+	waitfor locked
+}
+
+# waitfor NAME: waits up to 5 s for the file $TMP/NAME. Returns 1 if it
+# never came.
+waitfor() {
+	local _
+	for _ in $(seq 100); do [ -e "$TMP/$1" ] && return 0; sleep 0.05; done
 	return 1
+}
+
+# session NAME SCRIPT: psql runs SCRIPT (lines; "\! touch $TMP/F" marks a
+# point for waitfor F) in the background, its output in $TMP/NAME.out.
+session() {
+	psql -X -q -v ON_ERROR_STOP=1 "$ONCESHOP_DATABASE_URL" <<<"$2" >"$TMP/$1.out" 2>&1 &
 }
 
 # now_utc [SECONDS]: the time now (plus SECONDS), as the database keeps it.
