@@ -1,6 +1,34 @@
 /* shared.c — one read's answer for the requests that wait for it together
- * (shared.h). */
+ * (shared.h).
+ *
+ * A request that finds no read under way reads. One that finds a read under
+ * way cannot take its answer (it began before the request arrived), so it
+ * waits for the read after it: it joins s->next. When a read ends, its
+ * reader hands its answer to each request of s->current, wakes the first of
+ * s->next to begin the next read, and the rest of s->next wait for that
+ * read's answer. Each waiting request is woken once, by its own semaphore,
+ * and copies the answer without taking the lock again. */
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "shared.h"
+
+/* One read's answer, kept while the requests it is handed to copy it. */
+struct shared_copy {
+	atomic_int	 refs;
+	int		 status;
+	struct buf	 headers;
+	struct buf	 body;
+};
+
+struct shared_waiter {
+	sem_t			 woken;
+	int			 begin;	/* woken to begin the next read */
+	struct shared_copy	*copy;	/* else its answer; NULL: read alone */
+	struct shared_waiter	*next;
+};
 
 static void
 copy(struct buf *to, const struct buf *from)
@@ -9,24 +37,70 @@ copy(struct buf *to, const struct buf *from)
 	buf_append(to, from->data, from->len);
 }
 
-/* Copies the kept answer of s into res. s is locked. */
-static void
-take(const struct shared_answer *s, struct response *res)
+/* A copy of res to hand out, or NULL if res is not a 2xx. */
+static struct shared_copy *
+copy_of(const struct response *res)
 {
-	res->status = s->status;
-	copy(&res->headers, &s->headers);
-	copy(&res->body, &s->body);
+	struct shared_copy	*c;
+
+	if (res->status < 200 || res->status >= 300)
+		return NULL;
+	c = xmalloc(sizeof(*c));
+	memset(c, 0, sizeof(*c));
+	atomic_init(&c->refs, 1);
+	c->status = res->status;
+	copy(&c->headers, &res->headers);
+	copy(&c->body, &res->body);
+	return c;
 }
 
-/* Keeps res, the answer of read number n, in s. s is locked. */
 static void
-keep(struct shared_answer *s, uint64_t n, const struct response *res)
+release(struct shared_copy *c)
 {
-	s->ended = n;
-	s->ok = res->status >= 200 && res->status < 300;
-	s->status = res->status;
-	copy(&s->headers, &res->headers);
-	copy(&s->body, &res->body);
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) > 1)
+		return;
+	buf_free(&c->headers);
+	buf_free(&c->body);
+	free(c);
+}
+
+/* Reads for the requests of s->current, with those that arrive meanwhile
+ * waiting in s->next, then hands the answer out. s->running is set. */
+static void
+read_for_all(struct shared_answer *s,
+    void (*fill)(void *arg, struct response *res), void *arg,
+    struct response *res)
+{
+	struct shared_waiter	*w, *handed, *starter;
+	struct shared_copy	*c;
+
+	fill(arg, res);
+	c = copy_of(res);
+
+	pthread_mutex_lock(&s->lock);
+	handed = s->current;
+	if ((starter = s->next) != NULL) {
+		s->current = starter->next;
+		s->next = NULL;
+	} else {
+		s->current = NULL;
+		s->running = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+
+	/* w->next is read before the post: a woken request's waiter, on its
+	 * stack, may be gone as soon as it is posted. */
+	while ((w = handed) != NULL) {
+		handed = w->next;
+		if ((w->copy = c) != NULL)
+			atomic_fetch_add(&c->refs, 1);
+		sem_post(&w->woken);
+	}
+	if (starter != NULL) {
+		starter->begin = 1;
+		sem_post(&starter->woken);
+	}
+	release(c);
 }
 
 void
@@ -34,35 +108,31 @@ shared_answer(struct shared_answer *s,
     void (*fill)(void *arg, struct response *res), void *arg,
     struct response *res)
 {
-	uint64_t	 need, mine;
+	struct shared_waiter	 me = { 0 };
 
 	pthread_mutex_lock(&s->lock);
-	/* A read under way may have begun before this request arrived: its
-	 * answer could miss a commit this request's client has seen. */
-	need = s->begun + 1;
-	while (s->ended < need && s->running)
-		pthread_cond_wait(&s->done, &s->lock);
-	if (s->ended >= need) {
-		if (s->ok) {
-			take(s, res);
-			pthread_mutex_unlock(&s->lock);
-			return;
-		}
+	if (!s->running) {
+		s->running = 1;
 		pthread_mutex_unlock(&s->lock);
-		fill(arg, res);		/* a failure: this request's own */
+		read_for_all(s, fill, arg, res);
 		return;
 	}
-	/* None under way and none recent enough: this request reads, for
-	 * itself and for those that arrive meanwhile. */
-	s->running = 1;
-	mine = ++s->begun;
+	sem_init(&me.woken, 0, 0);
+	me.next = s->next;
+	s->next = &me;
 	pthread_mutex_unlock(&s->lock);
 
-	fill(arg, res);
-
-	pthread_mutex_lock(&s->lock);
-	keep(s, mine, res);
-	s->running = 0;
-	pthread_cond_broadcast(&s->done);
-	pthread_mutex_unlock(&s->lock);
+	while (sem_wait(&me.woken) == -1)
+		;			/* EINTR */
+	sem_destroy(&me.woken);
+	if (me.begin)
+		read_for_all(s, fill, arg, res);
+	else if (me.copy == NULL)
+		fill(arg, res);		/* a failure: this request's own */
+	else {
+		res->status = me.copy->status;
+		copy(&res->headers, &me.copy->headers);
+		copy(&res->body, &me.copy->body);
+		release(me.copy);
+	}
 }

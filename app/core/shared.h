@@ -9,24 +9,19 @@
 #define ONCESHOP_SHARED_H
 
 #include <pthread.h>
-#include <stdint.h>
 
 #include "http.h"
 
+struct shared_waiter;
+
 struct shared_answer {
-	pthread_mutex_t	 lock;
-	pthread_cond_t	 done;
-	uint64_t	 begun;		/* reads begun */
-	uint64_t	 ended;		/* the read whose answer is kept */
-	int		 running;	/* read number begun is under way */
-	int		 ok;		/* that answer is a 2xx, to be shared */
-	int		 status;
-	struct buf	 headers;
-	struct buf	 body;
+	pthread_mutex_t		 lock;
+	int			 running;	/* a read is under way */
+	struct shared_waiter	*current;	/* wait for its answer */
+	struct shared_waiter	*next;		/* wait for the read after it */
 };
 
-#define SHARED_ANSWER_INIT { .lock = PTHREAD_MUTEX_INITIALIZER, \
-	.done = PTHREAD_COND_INITIALIZER }
+#define SHARED_ANSWER_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
 
 /* Sets res to s's answer: fill(arg, res)'s from this request's own read,
  * or a copy of one that began after this request arrived. An answer that
