@@ -78,7 +78,8 @@ keystore_answer(const struct key_row *k, const struct request *req,
 			*resume_id = k->id;
 			return KEY_RESUME;
 		}
-		reply_in_progress(res, k->lease_until, req->now);
+		/* From now, not from its arrival: the lease may be younger. */
+		reply_in_progress(res, k->lease_until, time(NULL));
 		return KEY_ANSWERED;
 	}
 	res->outcome = "replayed";
