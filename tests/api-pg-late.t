@@ -87,4 +87,47 @@ is "$STATUS $(json '.items[0].quantity')" "201 7" \
 	"once the database takes it, the refused order's retry makes the order"
 is "$(($(stock) - before))" -11 "... and takes its seven from stock, once"
 
+# A copy that finds the first copy's answer inside their group (its claim
+# meets the first's) replays it; if that group then fails at its COMMIT,
+# the answer was never committed, and a retry must not be given it from
+# the replay cache. The failure: a deferred trigger refuses an item of
+# nine when the transaction commits.
+sql "CREATE FUNCTION no_nine() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF NEW.quantity = 9 THEN RAISE EXCEPTION 'no item of nine'; END IF;
+	RETURN NULL;
+END \$\$;
+CREATE CONSTRAINT TRIGGER no_nine AFTER INSERT ON order_items
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_nine()" >/dev/null
+session s2 "BEGIN;
+UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
+\\! touch $TMP/s2
+SELECT pg_sleep(1.5);
+COMMIT;"
+waitfor s2 || echo "# S2 never held its row"
+curl -s --max-time 20 -o /dev/null "$BASE/orders" -H "$ALICE" -H "$JSON" \
+	-H "Idempotency-Key: nine-mug" -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' &
+sleep 0.3
+nine='{"items":[{"sku":"TEA-SENCHA","quantity":9}]}'
+pids=()
+for i in 1 2; do
+	curl -s --max-time 20 -o "$TMP/n-$i.body" -w '%{http_code}' "$BASE/orders" \
+		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: nine" -d "$nine" >"$TMP/n-$i.status" &
+	pids+=($!)
+	sleep 0.15
+done
+wait "${pids[@]}"
+like "$(cat "$TMP/n-1.status") $(cat "$TMP/n-2.status")" '^5[0-9][0-9] 5[0-9][0-9]$' \
+	"two copies in one group whose COMMIT fails: neither is told it was made"
+is "$(grep -o 'key=nine outcome=unknown stored=no group=[0-9]*' "$TMP/error.log" |
+	sed 's/.*group=//' | sort | uniq -c | awk '{ print $1 }')" 2 \
+	"... both ran in one group: the second met the first's claim there (the server log says so)"
+sql 'DROP TRIGGER no_nine ON order_items' >/dev/null
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: nine" -d "$nine"
+is "$STATUS $(header Idempotent-Replayed)" "201 " \
+	"... their retry makes the order: the answer that was never committed is not replayed"
+id=$(json .id)
+req GET "/orders/$id" -H "$ALICE"
+is "$STATUS $(json '.items[0].quantity')" "200 9" "... and the order it names is there"
+
 done_testing

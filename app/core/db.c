@@ -181,6 +181,7 @@ db_tx(struct db *db, enum stmt_id id)
 	case STMT_BEGIN:
 	case STMT_BEGIN_IMMEDIATE:
 		db->in_tx = rc == DB_DONE;
+		db->writing = id == STMT_BEGIN_IMMEDIATE;
 		break;
 	case STMT_COMMIT:
 	case STMT_ROLLBACK:
@@ -199,6 +200,12 @@ db_take_error(struct db *db)
 
 	db->error = DB_DONE;
 	return rc;
+}
+
+int
+db_writing(const struct db *db)
+{
+	return db->in_tx && db->writing;
 }
 
 int

@@ -131,6 +131,10 @@ enum db_rc	 db_tx(struct db *, enum stmt_id);
  * failure tells a full disk (DB_FULL) from anything else. */
 enum db_rc	 db_take_error(struct db *);
 
+/* Returns 1 inside a write transaction (STMT_BEGIN_IMMEDIATE): what it
+ * reads may be its own writes, not committed yet. */
+int		 db_writing(const struct db *);
+
 /* Returns 1 if a transaction was begun and the engine has since rolled
  * it back by itself (after a full disk or an I/O error): nothing of it may
  * be committed or reported as written. */

@@ -14,6 +14,7 @@ struct db {
 						 * build knows */
 	int			 nstmts;	/* the core's and schema's */
 	int			 in_tx;		/* a transaction was begun */
+	int			 writing;	/* it is a write transaction */
 	enum db_rc		 error;		/* the last failure, for
 						 * db_take_error */
 };

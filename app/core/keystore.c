@@ -135,8 +135,11 @@ static enum key_found
 db_lookup(struct db *db, const struct request *req, const char *op,
     const char *fp, int64_t *resume_id, struct response *res)
 {
+	/* Inside the writer's transaction (a duplicate found by its claim),
+	 * the row may be one its group wrote: not committed, perhaps never
+	 * to be. Only committed answers go in the replay cache. */
 	return keystore_select(db_stmt(db, STMT_KEY_SELECT), req, op, fp,
-	    resume_id, res, 1);
+	    resume_id, res, !db_writing(db));
 }
 
 void
