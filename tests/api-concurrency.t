@@ -20,6 +20,27 @@ is "$(cat "$TMP"/burst/*.hdr | tr -d '\r' | grep -ci '^Idempotent-Replayed: true
 	"... $((N - 1)) of them marked Idempotent-Replayed: true"
 id=$(jq -r .id "$TMP/burst/1.body")
 
+# Copies that all reach the writer. While a client holds the write lock,
+# none is claimed yet, so each copy's look-up finds nothing and waits for
+# the writer; there the first claims the key and the others find its
+# claim. Their order runs before they learn it (the claim is sent with the
+# order's first statement; keystore.h): what it wrote must be undone.
+orders=$(sql 'SELECT count(*) FROM orders')
+stock_before=$(sql "SELECT stock FROM products WHERE sku = 'TEA-MATCHA'")
+hold_write_lock 2 || echo "# the write lock was never held"
+burst 10 /orders twin-held "$order"
+wait "$HOLDER"
+is "$(cat "$TMP"/burst/*.status | sort | uniq -c | awk '{print $1, $2}')" "10 201" \
+	"10 copies that each reach the writer: all 201"
+is "$(sql 'SELECT count(*) FROM orders')" $((orders + 1)) "... one order"
+is "$(sql "SELECT stock FROM products WHERE sku = 'TEA-MATCHA'")" $((stock_before - 3)) \
+	"... stock taken once: the copies' own orders were undone"
+is "$(md5sum "$TMP"/burst/*.body | awk '{print $1}' | sort -u | wc -l)" 1 \
+	"... all 10 bodies are byte-identical"
+in_writer=$(grep -c 'key=twin-held outcome=replayed stored=no group=[1-9]' "$TMP/error.log")
+if [ "$in_writer" -ge 1 ]; then pass "... $in_writer copies were answered by the writer, finding the first's claim there"
+else fail "... no copy found the first's claim in the writer" "$(grep twin-held "$TMP/error.log" | head -3)"; fi
+
 # A payment is not one transaction (it asks the provider between two), so
 # copies that come while the first is at the provider are told 409 with
 # Retry-After instead of waiting, and copies that find every provider slot

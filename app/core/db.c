@@ -53,7 +53,10 @@ db_stmt_def(const struct db *db, int id)
 struct stmt *
 db_stmt(struct db *db, int id)
 {
-	return db->engine->stmt(db, id);
+	struct stmt	*s = db->engine->stmt(db, id);
+
+	s->ran = 0;
+	return s;
 }
 
 void
@@ -77,12 +80,21 @@ stmt_blob(struct stmt *s, int i, const void *v, size_t n)
 enum db_rc
 stmt_step(struct stmt *s)
 {
+	if (s->ran) {		/* by stmt_send: its first step */
+		s->ran = 0;
+		/* Its error is the last one now (db_take_error), whatever
+		 * the statements run since met because of it. */
+		if (s->first != DB_ROW && s->first != DB_DONE)
+			s->db->error = s->first;
+		return s->first;
+	}
 	return s->db->engine->step(s);
 }
 
 void
 stmt_reset(struct stmt *s)
 {
+	s->ran = 0;
 	s->db->engine->reset(s);
 }
 
@@ -107,6 +119,17 @@ stmt_exec_later(struct stmt *s)
 		return DB_DONE;
 	}
 	return stmt_exec(s);
+}
+
+void
+stmt_send(struct stmt *s)
+{
+	const struct db_engine	*e = s->db->engine;
+
+	if (e->send != NULL && e->send(s->db, s) == 0)
+		return;
+	s->first = e->step(s);
+	s->ran = 1;
 }
 
 int64_t

@@ -102,6 +102,14 @@ enum db_rc	 stmt_exec(struct stmt *);
  * the job has ended, makes its group run again (writer.h). */
 enum db_rc	 stmt_exec_later(struct stmt *);
 
+/* Runs a statement whose result is read later, by stmt_step, after
+ * other statements of the same write transaction: on PostgreSQL it is
+ * sent with the next statement whose result is wanted, in one round trip;
+ * elsewhere it runs now. Its values are used at once (they need not
+ * outlive the call). Its result, and an error, come with stmt_step; a
+ * statement run in between that finds the error fails too. */
+void		 stmt_send(struct stmt *);
+
 /* The i-th column (from 0) of the current row. Text is never NULL (""
  * for NULL) and lives until the next step or reset. */
 int64_t		 col_int(struct stmt *, int i);

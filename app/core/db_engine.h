@@ -21,6 +21,8 @@ struct db {
 
 struct stmt {
 	struct db		*db;
+	int			 ran;	/* stmt_send ran it: its first */
+	enum db_rc		 first;	/* step gave first */
 };
 
 enum col_kind {
@@ -60,6 +62,9 @@ struct db_engine {
 	/* Optional: defers a write to the next statement's round trip
 	 * (stmt_exec_later). Returns 0, or -1 to run it now. */
 	int		 (*defer)(struct db *, struct stmt *);
+	/* Optional: as defer, with the result kept for the statement's
+	 * next step (stmt_send). Returns 0, or -1 to run it now. */
+	int		 (*send)(struct db *, struct stmt *);
 	enum db_rc	 (*tx)(struct db *, enum stmt_id);
 	int		 (*tx_lost)(struct db *);
 	int		 (*gone)(struct db *);

@@ -38,6 +38,8 @@ pg_ready_all(struct db *db)
 		s = &p->stmts[i];
 		s->base.db = db;
 		s->prepared = 0;
+		s->sent = 0;
+		s->failed = DB_DONE;
 		if (i < STMT_CORE__MAX && pg_tx_sql((enum stmt_id)i) != NULL)
 			continue;
 		d = db_stmt_def(db, i);
@@ -121,6 +123,8 @@ pg_reset(struct stmt *st)
 	s->res = NULL;
 	PQfreemem(s->blob);
 	s->blob = NULL;
+	s->sent = 0;
+	s->failed = DB_DONE;
 }
 
 static struct stmt *
@@ -201,6 +205,20 @@ pg_step(struct stmt *st)
 	struct pg_db	*p = PDB(st->db);
 	enum db_rc	 rc;
 
+	if (s->sent) {
+		/* Sent by stmt_send, and no statement since: its round trip
+		 * is now. */
+		rc = pg_send_deferred(p);
+		if (s->sent) {		/* no result came */
+			s->sent = 0;
+			return rc != DB_DONE ? rc : DB_ERROR;
+		}
+	}
+	if (s->failed != DB_DONE) {	/* as db.c's stmt_step says */
+		rc = st->db->error = s->failed;
+		s->failed = DB_DONE;
+		return rc;
+	}
 	if (s->res == NULL) {
 		/* A read finds a connection the server dropped since: it
 		 * connects again and reads again (nothing was written). */
@@ -336,6 +354,7 @@ const struct db_engine db_pg = {
 	.col_kind = pg_col_kind,
 	.changes = pg_changes,
 	.defer = pg_defer,
+	.send = pg_send,
 	.tx = pg_tx,
 	.tx_lost = pg_tx_lost,
 	.gone = pg_gone,

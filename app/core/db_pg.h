@@ -25,6 +25,9 @@ struct pg_stmt {
 	PGresult	*res;
 	int		 row, nrows;
 	unsigned char	*blob;		/* the last col_blob of bytea */
+	int		 sent;		/* stmt_send deferred it: res comes
+					 * with the next round trip */
+	enum db_rc	 failed;	/* it failed there */
 };
 
 /* A statement of a write transaction not sent yet (db_pg_tx.c): a
@@ -34,6 +37,7 @@ struct pg_deferred {
 	enum stmt_id	 tx;		/* a transaction statement, or */
 	struct pg_stmt	*s;		/* a statement, prepared */
 	int64_t		 job;		/* pg_db.jobs when it was deferred */
+	int		 keep;		/* its result: stmt_send */
 	size_t		 at[PARAMS_MAX];	/* each value in pg_db.args, */
 #define NO_VALUE	((size_t)-1)		/* or NULL */
 	int		 lengths[PARAMS_MAX];
@@ -126,6 +130,9 @@ int		 pg_tx_lost(struct db *db);
  * -1 when it must run now: outside a write, after a late failure until
  * the COMMIT, or with too many deferred. */
 int		 pg_defer(struct db *db, struct stmt *s);
+
+/* As pg_defer, with its result kept for s's next step (stmt_send). */
+int		 pg_send(struct db *db, struct stmt *s);
 
 /* Sends the deferred statements now, in one round trip. Returns DB_DONE
  * or the error. */

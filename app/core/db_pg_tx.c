@@ -49,10 +49,11 @@ defer_tx(struct pg_db *p, enum stmt_id id)
 	d->tx = id;
 	d->s = NULL;
 	d->job = p->jobs;
+	d->keep = 0;
 }
 
-int
-pg_defer(struct db *db, struct stmt *st)
+static int
+defer_stmt(struct db *db, struct stmt *st, int keep)
 {
 	struct pg_db		*p = PDB(db);
 	struct pg_stmt		*s = PST(st);
@@ -66,6 +67,7 @@ pg_defer(struct db *db, struct stmt *st)
 	d = &p->deferred[p->ndeferred++];
 	d->s = s;
 	d->job = p->jobs;
+	d->keep = s->sent = keep;
 	/* The values are copied: the caller's may be gone by the time. */
 	for (i = 0; i < s->nparams; i++) {
 		d->lengths[i] = s->lengths[i];
@@ -79,6 +81,36 @@ pg_defer(struct db *db, struct stmt *st)
 		buf_append(&p->args, s->values[i], n);
 	}
 	return 0;
+}
+
+int
+pg_defer(struct db *db, struct stmt *st)
+{
+	return defer_stmt(db, st, 0);
+}
+
+int
+pg_send(struct db *db, struct stmt *st)
+{
+	return defer_stmt(db, st, 1);
+}
+
+/* Keeps r, the result of d (stmt_send), for its statement's next step;
+ * rc is r's error, if any. */
+static void
+keep(const struct pg_deferred *d, PGresult *r, enum db_rc rc)
+{
+	struct pg_stmt	*s = d->s;
+
+	if (!s->sent) {		/* reset since: nobody wants it */
+		PQclear(r);
+		return;
+	}
+	s->sent = 0;
+	s->failed = rc;
+	s->res = r;
+	s->row = -1;
+	s->nrows = rc == DB_DONE ? PQntuples(r) : 0;
 }
 
 static const char *
@@ -128,7 +160,7 @@ pipeline(struct pg_db *p, struct pg_stmt *s, const char *tx, PGresult **out)
 	ExecStatusType		 status;
 	const struct pg_deferred *failed = NULL;
 	const char		*last = s != NULL ? s->sql : tx;
-	enum db_rc		 rc = DB_DONE;
+	enum db_rc		 rc = DB_DONE, mine;
 	int			 i, n = p->ndeferred, sent = 1;
 
 	p->ndeferred = 0;
@@ -158,13 +190,19 @@ pipeline(struct pg_db *p, struct pg_stmt *s, const char *tx, PGresult **out)
 			PQclear(r);
 			break;
 		}
-		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
-		    rc == DB_DONE) {
-			rc = pg_rc_of(&p->base, r, i < n ?
+		mine = DB_DONE;
+		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+			mine = status == PGRES_PIPELINE_ABORTED ? DB_ERROR :
+			    pg_rc_of(&p->base, r, i < n ?
 			    deferred_sql(&p->deferred[i]) : last);
-			failed = i < n ? &p->deferred[i] : NULL;
+			if (rc == DB_DONE) {
+				rc = mine;
+				failed = i < n ? &p->deferred[i] : NULL;
+			}
 		}
-		if (i == n && out != NULL && *out == NULL)
+		if (i < n && p->deferred[i].keep)
+			keep(&p->deferred[i], r, mine);
+		else if (i == n && out != NULL && *out == NULL)
 			*out = r;
 		else
 			PQclear(r);
@@ -175,7 +213,12 @@ pipeline(struct pg_db *p, struct pg_stmt *s, const char *tx, PGresult **out)
 	buf_reset(&p->args);
 	if (failed != NULL && failed->s != NULL && failed->job != p->jobs &&
 	    rc != DB_GONE)
-		return late(p, failed->s->sql);
+		rc = late(p, failed->s->sql);
+	/* A kept result that failed, or was not run after a failure,
+	 * fails as the pipeline does. */
+	for (i = 0; i < n; i++)
+		if (p->deferred[i].keep && p->deferred[i].s->failed != DB_DONE)
+			p->deferred[i].s->failed = rc;
 	return rc;
 }
 

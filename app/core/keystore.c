@@ -155,26 +155,54 @@ keystore_bind_new(struct stmt *st, const struct request *req,
 	stmt_text(st, 6, expires);
 }
 
-static int64_t
-db_claim(struct db *db, const struct request *req, const char *op,
-    const char *fp, const char *key, const struct key_lease *lease)
+/* STMT_KEY_CLAIM with its values bound; expires is its buffer. */
+static struct stmt *
+claim_bound(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key, const struct key_lease *lease,
+    char expires[21])
 {
 	struct stmt	*st = db_stmt(db, STMT_KEY_CLAIM);
-	char		 expires[21];
-	enum db_rc	 rc;
-	int64_t		 id = -1;
 
 	keystore_bind_new(st, req, op, key, fp, expires);
 	stmt_text(st, 7, lease ? lease->point : NULL);
 	stmt_blob(st, 8, lease ? req->body : NULL, lease ? req->body_len : 0);
 	stmt_text(st, 9, lease ? lease->owner : NULL);
 	stmt_text(st, 10, lease ? lease->until : NULL);
+	return st;
+}
+
+static int64_t
+db_claimed(struct stmt *st)
+{
+	enum db_rc	 rc;
+	int64_t		 id = -1;
+
 	if ((rc = stmt_step(st)) == DB_ROW)
 		id = col_int(st, 0);
 	else if (rc == DB_DONE)
 		id = 0;
 	stmt_reset(st);
 	return id;
+}
+
+static int64_t
+db_claim(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key, const struct key_lease *lease)
+{
+	char	 expires[21];
+
+	return db_claimed(claim_bound(db, req, op, fp, key, lease, expires));
+}
+
+static struct stmt *
+db_claim_send(struct db *db, const struct request *req, const char *op,
+    const char *fp, const char *key)
+{
+	char		 expires[21];
+	struct stmt	*st = claim_bound(db, req, op, fp, key, NULL, expires);
+
+	stmt_send(st);		/* its values are used now */
+	return st;
 }
 
 static int64_t
@@ -235,6 +263,8 @@ const struct key_store keystore_db = {
 	.name = "database",
 	.lookup = db_lookup,
 	.claim = db_claim,
+	.claim_send = db_claim_send,
+	.claimed = db_claimed,
 	.reclaim = db_reclaim,
 	.store = db_store,
 	.expire = db_expire,

@@ -92,6 +92,15 @@ struct key_store {
 	int64_t		 (*claim)(struct db *, const struct request *,
 			     const char *op, const char *fp, const char *key,
 			     const struct key_lease *);
+	/* Optional, for an operation of one phase (no lease): the claim
+	 * in two halves. claim_send sends it (stmt_send) and claimed, once
+	 * the operation ran in the same job, reads its result, as claim
+	 * returns it; a live key then undoes the job. On PostgreSQL the
+	 * operation's first statement carries the claim: one round trip
+	 * fewer. */
+	struct stmt	*(*claim_send)(struct db *, const struct request *,
+			     const char *op, const char *fp, const char *key);
+	int64_t		 (*claimed)(struct stmt *);
 	/* A refusal (4xx) is the operation's answer, stored, but nothing
 	 * else it wrote is kept: in the job that claimed key, rolls the
 	 * job's writes back to its savepoint and claims again (on

@@ -48,6 +48,7 @@ struct phased_job {
 	const char		*fp;
 	struct phase_run	 run;
 	enum entry		 entry;
+	struct stmt		*claim;		/* sent, read in finish */
 	int64_t			 key_id;
 	int64_t			 attempts;	/* failed so far (taken over) */
 	int			 next;		/* the phase to run */
@@ -181,14 +182,23 @@ advance(struct db *db, struct phased_job *j, const char *until)
 }
 
 /* Begins j's job: claims the key (with lease, unless NULL: a single
- * phase needs none) or takes it over. Returns 1 to go on, 0 when res
- * holds another answer, -1 on error. */
+ * phase needs none, and its store may send the claim, to be read in
+ * finish) or takes it over. Returns 1 to go on, 0 when res holds another
+ * answer, -1 on error. */
 static int
 enter(struct db *db, struct phased_job *j, const struct key_lease *lease,
     const char *now, const char *until)
 {
 	switch (j->entry) {
 	case ENTRY_CLAIM:
+		j->next = 0;
+		if (lease == NULL && j->keys->claim_send != NULL) {
+			/* Read in finish: it goes with the handler's first
+			 * statement (keystore.h). */
+			j->claim = j->keys->claim_send(db, j->req,
+			    j->route->operation, j->fp, j->run.res->key);
+			return 1;
+		}
 		j->key_id = j->keys->claim(db, j->req, j->route->operation,
 		    j->fp, j->run.res->key, lease);
 		if (j->key_id == -1) {
@@ -197,7 +207,6 @@ enter(struct db *db, struct phased_job *j, const struct key_lease *lease,
 		}
 		if (j->key_id == 0)	/* a duplicate got there first */
 			return answer_other(db, j);
-		j->next = 0;
 		if (lease != NULL)
 			j->run.res->phase = lease->point;
 		return 1;
@@ -231,6 +240,23 @@ finish(struct db *db, struct phased_job *j, const struct key_lease *lease,
 	struct response	*res = j->run.res;
 	const char	*point = lease != NULL ? "finished" : NULL;
 
+	if (j->claim != NULL) {		/* sent in enter: was it ours? */
+		j->key_id = j->keys->claimed(j->claim);
+		j->claim = NULL;
+		if (j->key_id == -1) {
+			reply_failed(j, "The key could not be claimed");
+			return -1;
+		}
+		/* A duplicate got there first: what the handler wrote is
+		 * undone, and the answer is the duplicate's. */
+		if (j->key_id == 0) {
+			if (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE) {
+				reply_failed(j, "The key could not be claimed");
+				return -1;
+			}
+			return answer_other(db, j);
+		}
+	}
 	if (res->status >= 500 || db_tx_lost(db)) {
 		if (res->status < 500)
 			reply_failed(j, "The request could not be saved");
