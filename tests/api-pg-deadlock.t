@@ -28,12 +28,7 @@ order() {	# order N SKU: in the background, status and body to $TMP/o-N.*
 		-d "{\"items\":[{\"sku\":\"$2\",\"quantity\":1}]}" >"$TMP/o-$1.status" &
 }
 
-session s1 "BEGIN;
-UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
-\\! touch $TMP/s1
-SELECT pg_sleep(2.5);
-COMMIT;"
-waitfor s1 || echo "# S1 never held its row"
+hold_row s1 2.5
 order 0 MUG-KYOTO
 sleep 0.5
 order 1 TEA-SENCHA

@@ -26,6 +26,16 @@ orders=$(sql 'SELECT count(*) FROM orders')
 stock() { sql "SELECT stock FROM products WHERE sku = 'TEA-SENCHA'"; }
 before=$(stock)
 
+# writer_busy KEY: the one writer waits 1.5 s with an order (under KEY)
+# whose product's row a psql session holds; what is sent meanwhile
+# queues behind it, for one group.
+writer_busy() {
+	hold_row "$1" 1.5
+	curl -s --max-time 20 -o /dev/null "$BASE/orders" -H "$ALICE" -H "$JSON" \
+		-H "Idempotency-Key: $1" -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' &
+	sleep 0.3
+}
+
 order() {	# order N QUANTITY: in the background, status and body to $TMP/o-N.*
 	curl -s --max-time 20 -o "$TMP/o-$1.body" -w '%{http_code}' "$BASE/orders" \
 		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-$1" \
@@ -40,15 +50,7 @@ is "$STATUS $(json .type)" "500 /problems/internal-error" \
 is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'late-alone'")" 0 \
 	"... its key is not stored: a retry may run it again"
 
-session s1 "BEGIN;
-UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
-\\! touch $TMP/s1
-SELECT pg_sleep(1.5);
-COMMIT;"
-waitfor s1 || echo "# S1 never held its row"
-curl -s --max-time 20 -o /dev/null "$BASE/orders" -H "$ALICE" -H "$JSON" \
-	-H "Idempotency-Key: late-mug" -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' &
-sleep 0.3
+writer_busy late-mug
 for i in 1 2 3 4 5; do
 	order "$i" "$([ "$i" = 3 ] && echo 7 || echo 1)"
 	sleep 0.15
@@ -99,15 +101,7 @@ BEGIN
 END \$\$;
 CREATE CONSTRAINT TRIGGER no_nine AFTER INSERT ON order_items
 	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION no_nine()" >/dev/null
-session s2 "BEGIN;
-UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
-\\! touch $TMP/s2
-SELECT pg_sleep(1.5);
-COMMIT;"
-waitfor s2 || echo "# S2 never held its row"
-curl -s --max-time 20 -o /dev/null "$BASE/orders" -H "$ALICE" -H "$JSON" \
-	-H "Idempotency-Key: nine-mug" -d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' &
-sleep 0.3
+writer_busy nine-mug
 nine='{"items":[{"sku":"TEA-SENCHA","quantity":9}]}'
 pids=()
 for i in 1 2; do

@@ -333,6 +333,17 @@ session() {
 	psql -X -q -v ON_ERROR_STOP=1 "$ONCESHOP_DATABASE_URL" <<<"$2" >"$TMP/$1.out" 2>&1 &
 }
 
+# hold_row NAME SECONDS: a psql session NAME holds the row of MUG-KYOTO
+# (an UPDATE in an open transaction) for SECONDS. Returns once it does.
+hold_row() {
+	session "$1" "BEGIN;
+UPDATE products SET stock = stock WHERE sku = 'MUG-KYOTO';
+\\! touch $TMP/$1
+SELECT pg_sleep($2);
+COMMIT;"
+	waitfor "$1" || echo "# $1 never held its row"
+}
+
 # now_utc [SECONDS]: the time now (plus SECONDS), as the database keeps it.
 now_utc() { date -u -d "@$(( $(date +%s) + ${1:-0} ))" +%Y-%m-%dT%H:%M:%SZ; }
 
