@@ -21,8 +21,8 @@ struct db {
 
 struct stmt {
 	struct db		*db;
-	int			 ran;	/* stmt_send ran it: its first */
-	enum db_rc		 first;	/* step gave first */
+	int			 ran;	/* stmt_send ran it at once, */
+	enum db_rc		 first;	/* and its first step gave this */
 };
 
 enum col_kind {
