@@ -95,10 +95,10 @@ pg_send(struct db *db, struct stmt *st)
 	return defer_stmt(db, st, 1);
 }
 
-/* Keeps r, the result of d (stmt_send), for its statement's next step;
- * rc is r's error, if any. */
+/* Keeps r, the result of d (stmt_send), for its statement's next step.
+ * One that is not ok is marked failed; pipeline says with what. */
 static void
-keep(const struct pg_deferred *d, PGresult *r, enum db_rc rc)
+keep(const struct pg_deferred *d, PGresult *r, int ok)
 {
 	struct pg_stmt	*s = d->s;
 
@@ -107,10 +107,10 @@ keep(const struct pg_deferred *d, PGresult *r, enum db_rc rc)
 		return;
 	}
 	s->sent = 0;
-	s->failed = rc;
+	s->failed = ok ? DB_DONE : DB_ERROR;
 	s->res = r;
 	s->row = -1;
-	s->nrows = rc == DB_DONE ? PQntuples(r) : 0;
+	s->nrows = ok ? PQntuples(r) : 0;
 }
 
 static const char *
@@ -160,7 +160,7 @@ pipeline(struct pg_db *p, struct pg_stmt *s, const char *tx, PGresult **out)
 	ExecStatusType		 status;
 	const struct pg_deferred *failed = NULL;
 	const char		*last = s != NULL ? s->sql : tx;
-	enum db_rc		 rc = DB_DONE, mine;
+	enum db_rc		 rc = DB_DONE;
 	int			 i, n = p->ndeferred, sent = 1;
 
 	p->ndeferred = 0;
@@ -190,18 +190,15 @@ pipeline(struct pg_db *p, struct pg_stmt *s, const char *tx, PGresult **out)
 			PQclear(r);
 			break;
 		}
-		mine = DB_DONE;
-		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-			mine = status == PGRES_PIPELINE_ABORTED ? DB_ERROR :
-			    pg_rc_of(&p->base, r, i < n ?
+		if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+		    rc == DB_DONE) {
+			rc = pg_rc_of(&p->base, r, i < n ?
 			    deferred_sql(&p->deferred[i]) : last);
-			if (rc == DB_DONE) {
-				rc = mine;
-				failed = i < n ? &p->deferred[i] : NULL;
-			}
+			failed = i < n ? &p->deferred[i] : NULL;
 		}
 		if (i < n && p->deferred[i].keep)
-			keep(&p->deferred[i], r, mine);
+			keep(&p->deferred[i], r, status == PGRES_COMMAND_OK ||
+			    status == PGRES_TUPLES_OK);
 		else if (i == n && out != NULL && *out == NULL)
 			*out = r;
 		else

@@ -243,18 +243,14 @@ finish(struct db *db, struct phased_job *j, const struct key_lease *lease,
 	if (j->claim != NULL) {		/* sent in enter: was it ours? */
 		j->key_id = j->keys->claimed(j->claim);
 		j->claim = NULL;
-		if (j->key_id == -1) {
+		/* 0: a duplicate got there first; what the handler wrote is
+		 * undone, and the answer is the duplicate's. */
+		if (j->key_id == 0 &&
+		    db_tx(db, STMT_ROLLBACK_TO_JOB) == DB_DONE)
+			return answer_other(db, j);
+		if (j->key_id <= 0) {
 			reply_failed(j, "The key could not be claimed");
 			return -1;
-		}
-		/* A duplicate got there first: what the handler wrote is
-		 * undone, and the answer is the duplicate's. */
-		if (j->key_id == 0) {
-			if (db_tx(db, STMT_ROLLBACK_TO_JOB) != DB_DONE) {
-				reply_failed(j, "The key could not be claimed");
-				return -1;
-			}
-			return answer_other(db, j);
 		}
 	}
 	if (res->status >= 500 || db_tx_lost(db)) {

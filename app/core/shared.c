@@ -75,7 +75,6 @@ read_for_all(struct shared_answer *s,
 	struct shared_copy	*c;
 
 	fill(arg, res);
-	c = copy_of(res);
 
 	pthread_mutex_lock(&s->lock);
 	handed = s->current;
@@ -88,6 +87,7 @@ read_for_all(struct shared_answer *s,
 	}
 	pthread_mutex_unlock(&s->lock);
 
+	c = handed != NULL ? copy_of(res) : NULL;	/* none to hand out */
 	/* w->next is read before the post: a woken request's waiter, on its
 	 * stack, may be gone as soon as it is posted. */
 	while ((w = handed) != NULL) {
