@@ -48,7 +48,13 @@ hold_write_lock 4 || fail "psql could not take the lock"
 	-H "$ALICE" -H "$JSON" -H 'Idempotency-Key: mid-tx' \
 	-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}' > "$TMP/mid.status" ) &
 mid=$!
-sleep 0.5
+# Until the order waits for the lock (under ASan, on a busy machine, half
+# a second was sometimes not enough).
+for _ in $(seq 100); do
+	[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()
+		AND wait_event_type = 'Lock'")" -ge 1 ] && break
+	sleep 0.05
+done
 sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database()
 	AND pid <> pg_backend_pid() AND application_name <> 'psql'" >/dev/null
 wait "$mid"
