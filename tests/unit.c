@@ -913,7 +913,8 @@ struct unit_writer {
 };
 
 static struct writer *
-unit_writer_start(struct unit_writer *u, int lanes, const char *what)
+unit_writer_start(struct unit_writer *u, int lanes, int gather_us,
+    const char *what)
 {
 	struct writer	*w = NULL;
 	struct db	*db;
@@ -925,7 +926,7 @@ unit_writer_start(struct unit_writer *u, int lanes, const char *what)
 	}
 	snprintf(u->db_path, sizeof(u->db_path), "%s/unit.db", u->dir);
 	u->wc = (struct writer_config){ { u->db_path, NULL, &shop_schema, 0,
-	    5000 }, NULL, lanes };
+	    5000 }, NULL, lanes, gather_us };
 	db = db_open(&u->wc.db, DB_MIGRATE);
 	if (ok(db != NULL && db_migrate(db, getenv("ONCESHOP_SCHEMA") ?
 	    getenv("ONCESHOP_SCHEMA") : "schema", 0) == 0,
@@ -995,7 +996,7 @@ test_writer_stop(void)
 	struct writer		*w;
 	int			 i, answered = 0, other = 0;
 
-	if ((w = unit_writer_start(&u, 1, "writer_stop")) == NULL)
+	if ((w = unit_writer_start(&u, 1, 0, "writer_stop")) == NULL)
 		return;
 	for (i = 0; i < 8; i++) {
 		s[i] = (struct submitter){ w, 0, 0 };
@@ -1060,7 +1061,7 @@ test_writer_lanes(void)
 	struct writer		*w;
 	int			 i, k, same = 1, committed = 0;
 
-	if ((w = unit_writer_start(&u, 3, "writer lanes")) == NULL)
+	if ((w = unit_writer_start(&u, 3, 0, "writer lanes")) == NULL)
 		return;
 	for (i = 0; i < 6; i++) {
 		h[i] = (struct hinted){ .w = w, .hint = (uint32_t)i + 1 };
@@ -1081,6 +1082,74 @@ test_writer_lanes(void)
 	    !pthread_equal(h[0].ran_on[0], h[2].ran_on[0]),
 	    "writer lanes: hints of one lane share its thread, three lanes "
 	    "three threads");
+	unit_writer_free(&u, w);
+}
+
+/* A request of its own thread: begins, queues a job, ends; how long
+ * writer_submit took is noted. */
+struct one_request {
+	struct writer		*w;
+	struct write_job	 job;
+	int64_t			 waited_us;
+};
+
+static void *
+run_request(void *arg)
+{
+	struct one_request	*r = arg;
+	int64_t			 t0 = time_monotonic_usec();
+
+	writer_request_begin(r->w);
+	r->job = (struct write_job){ .run = note_thread, .arg = &(pthread_t){0} };
+	writer_submit(r->w, &r->job, 10000);
+	r->waited_us = time_monotonic_usec() - t0;
+	writer_request_end(r->w);
+	return NULL;
+}
+
+/* A group waits for the requests begun that have not queued a job yet,
+ * so that one commit serves them too; not for one that ended without a
+ * job, nor when nothing else is under way. The wait may be 5 s here, so
+ * that each case is plain: this thread is the request on its way, and
+ * acts 100 ms after the other's job is queued. */
+static void
+test_writer_gather(void)
+{
+	struct unit_writer	 u;
+	struct one_request	 other;
+	struct write_job	 mine = { .run = note_thread, .arg = &(pthread_t){0} };
+	struct writer		*w;
+	pthread_t		 t;
+
+	if ((w = unit_writer_start(&u, 1, 5000000, "writer gather")) == NULL)
+		return;
+	other = (struct one_request){ .w = w };
+	pthread_create(&t, NULL, run_request, &other);
+	pthread_join(t, NULL);
+	ok(other.job.result == WRITE_COMMITTED && other.waited_us < 2500000,
+	    "writer gather: a job with nothing else under way is not held "
+	    "(%lld ms)", (long long)other.waited_us / 1000);
+
+	writer_request_begin(w);
+	pthread_create(&t, NULL, run_request, &other);
+	usleep(100000);
+	writer_submit(w, &mine, 10000);
+	writer_request_end(w);
+	pthread_join(t, NULL);
+	ok(mine.result == WRITE_COMMITTED && mine.group == other.job.group,
+	    "writer gather: a job queued 100 ms after another, by a request "
+	    "begun before, commits in its group (groups %lld and %lld)",
+	    (long long)other.job.group, (long long)mine.group);
+
+	writer_request_begin(w);
+	pthread_create(&t, NULL, run_request, &other);
+	usleep(100000);
+	writer_request_end(w);
+	pthread_join(t, NULL);
+	ok(other.job.result == WRITE_COMMITTED &&
+	    other.waited_us >= 90000 && other.waited_us < 2500000,
+	    "writer gather: a group waits for a request under way until it "
+	    "ends without a job (%lld ms)", (long long)other.waited_us / 1000);
 	unit_writer_free(&u, w);
 }
 
@@ -1205,6 +1274,7 @@ main(void)
 	test_pg_dialect();
 	test_backoff();
 	test_writer_lanes();
+	test_writer_gather();
 	test_router_check();
 	test_shared_answer();
 	test_scan_bounds();

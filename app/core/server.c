@@ -102,7 +102,9 @@ request_thread(void *arg)
 		 * database that comes back is used again. */
 		if (db == NULL)
 			db = db_open(&c->db, DB_READ);
+		writer_request_begin(s->writer);
 		serve_one(c->api, db, s->writer, r.envp, &r);
+		writer_request_end(s->writer);
 	}
 	db_close(db);
 	return NULL;
@@ -143,7 +145,7 @@ int
 server_run(const struct server_config *c)
 {
 	struct writer_config	 wc = { c->db, c->housekeeping,
-	    db_shared(&c->db) ? c->writers : 1 };
+	    db_shared(&c->db) ? c->writers : 1, WRITER_GATHER_US };
 	struct server		 s = { c, NULL };
 	struct writer		*w = NULL;
 	struct db		*db;

@@ -35,6 +35,10 @@ struct writer {
 	struct lane		 lanes[WRITER_LANES_MAX];
 	int			 nlanes;	/* threads; 0: inline */
 	_Atomic int64_t		 groups;
+	/* Requests begun that have not queued a job yet, and lanes waiting
+	 * for them (gather): read outside mu. */
+	_Atomic int		 on_way;
+	_Atomic int		 gathering;
 	pthread_mutex_t		 mu;	/* guards everything below */
 	pthread_cond_t		 wake;	/* a job was queued, or stop */
 	struct write_job	*head, *tail;
@@ -64,6 +68,10 @@ cond_init(pthread_cond_t *c)
 	pthread_cond_init(c, &a);
 	pthread_condattr_destroy(&a);
 }
+
+/* The writer whose writer_request_begin this request thread made, until
+ * the request queues its first job or ends. */
+static _Thread_local struct writer	*announced;
 
 /* Whether job is for lane l: any lane takes a job without a hint. */
 static int
@@ -136,9 +144,31 @@ finish(struct writer *w, struct write_job *jobs)
 	pthread_mutex_unlock(&w->mu);
 }
 
+/* Waits, at most cfg.gather_us, while requests that have begun are still
+ * on their way to queue a job: a group that takes them too commits them
+ * with the same WAL pages and fsync. Taking only what was queued when the
+ * writer woke made groups of three or four jobs at 32 connections on
+ * SQLite. Nothing is waited for when nothing else is under way, as with
+ * one client. Call with mu held. */
+static void
+gather(struct writer *w)
+{
+	struct timespec	 deadline;
+
+	if (w->cfg.gather_us == 0 || atomic_load(&w->on_way) == 0)
+		return;
+	deadline = timespec_of(time_monotonic_usec() + w->cfg.gather_us);
+	atomic_fetch_add(&w->gathering, 1);
+	while (atomic_load(&w->on_way) > 0 && !w->stop &&
+	    pthread_cond_timedwait(&w->wake, &w->mu, &deadline) != ETIMEDOUT)
+		continue;
+	atomic_fetch_sub(&w->gathering, 1);
+}
+
 /* Runs one group: begins (waiting for a lock held outside onceshop at
- * most the busy timeout), takes every job queued by then, runs them and
- * commits. On BUSY the jobs stay queued until their callers give up. */
+ * most the busy timeout), gathers, takes every job queued by then, runs
+ * them and commits. On BUSY the jobs stay queued until their callers give
+ * up. */
 static void
 group(struct lane *l)
 {
@@ -150,6 +180,7 @@ group(struct lane *l)
 	    (rc = db_tx(l->db, STMT_BEGIN_IMMEDIATE)) == DB_BUSY)
 		return;
 	pthread_mutex_lock(&w->mu);
+	gather(w);
 	jobs = take_mine(l);
 	pthread_mutex_unlock(&w->mu);
 	group_run(l->db, jobs, rc, &l->w->groups);
@@ -319,6 +350,41 @@ unlink_job(struct writer *w, struct write_job *job)
 		}
 }
 
+/* The request this thread serves is no longer on its way to queue a job.
+ * Wakes a gathering lane when it was the last one. Call with mu held, or
+ * with lock set to take it when a lane must be woken. */
+static void
+arrived(struct writer *w, int lock)
+{
+	if (announced != w)
+		return;
+	announced = NULL;
+	if (atomic_fetch_sub(&w->on_way, 1) != 1 ||
+	    atomic_load(&w->gathering) == 0)
+		return;
+	if (lock)
+		pthread_mutex_lock(&w->mu);
+	pthread_cond_broadcast(&w->wake);
+	if (lock)
+		pthread_mutex_unlock(&w->mu);
+}
+
+void
+writer_request_begin(struct writer *w)
+{
+	if (w == NULL || w->nlanes == 0)
+		return;
+	announced = w;
+	atomic_fetch_add(&w->on_way, 1);
+}
+
+void
+writer_request_end(struct writer *w)
+{
+	if (w != NULL)
+		arrived(w, 1);
+}
+
 /* Runs job at once on w's connection, as a group of one. */
 static enum write_result
 run_inline(struct writer *w, struct write_job *job)
@@ -355,6 +421,7 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	/* Every idle lane looks: the job may be for one lane only. */
 	if (w->idle > 0)
 		pthread_cond_broadcast(&w->wake);
+	arrived(w, 0);
 	while (job->state != JOB_DONE) {
 		if (job->state == JOB_RUNNING) {
 			/* Started: its outcome comes within one group. */

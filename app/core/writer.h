@@ -58,12 +58,15 @@ struct write_job {
 };
 
 #define WRITER_LANES_MAX	8
+#define WRITER_GATHER_US	300
 
 struct writer_config {
 	struct db_config	 db;		/* the write connections' */
 	housekeeping_fn		*housekeeping;	/* may be NULL */
 	int			 lanes;		/* write connections, each with
 						 * its thread: 1 on SQLite */
+	int			 gather_us;	/* the longest a group waits for
+						 * requests begun: 0 never */
 };
 
 struct writer;
@@ -85,6 +88,13 @@ void		 writer_stop(struct writer *);
 /* Stops w if it runs, and frees it: only once no thread can submit to it
  * any more. */
 void		 writer_free(struct writer *);
+
+/* A request thread's request has begun, and may queue a job; then it
+ * has ended. Before it takes its jobs, a group waits up to gather_us for
+ * the requests begun that have not queued one yet, so that one commit
+ * serves them too. Nothing to do for a writer without a thread. */
+void		 writer_request_begin(struct writer *);
+void		 writer_request_end(struct writer *);
 
 /* Queues job and waits for its group's outcome; gives up after
  * timeout_ms if the job has not started by then. Returns job->result. */
