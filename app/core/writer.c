@@ -372,7 +372,7 @@ arrived(struct writer *w, int lock)
 void
 writer_request_begin(struct writer *w)
 {
-	if (w == NULL || w->nlanes == 0)
+	if (w == NULL || w->nlanes == 0 || w->cfg.gather_us == 0)
 		return;
 	announced = w;
 	atomic_fetch_add(&w->on_way, 1);

@@ -92,7 +92,8 @@ void		 writer_free(struct writer *);
 /* A request thread's request has begun, and may queue a job; then it
  * has ended. Before it takes its jobs, a group waits up to gather_us for
  * the requests begun that have not queued one yet, so that one commit
- * serves them too. Nothing to do for a writer without a thread. */
+ * serves them too. Nothing to do for a writer without a thread, or
+ * one that does not gather. */
 void		 writer_request_begin(struct writer *);
 void		 writer_request_end(struct writer *);
 
