@@ -370,6 +370,11 @@ add_host() {
 	OK=$((OK + $(field ok "$line")))
 	NON2XX=$((NON2XX + $(field non2xx "$line")))
 	SOCKERR=$((SOCKERR + $(field sockerr "$line")))
+	# Both hosts' answers by status, so that the report says what a
+	# non-2xx of either host was.
+	STATUSES=$({ echo "$STATUSES"; field statuses "$line"; } | tr ',' '\n' |
+		awk -F: 'NF == 2 { n[$1] += $2 } END { for (s in n) print s ":" n[s] }' |
+		sort -n | paste -sd, -)
 	P50=$(( $(field p50 "$line") > P50 ? $(field p50 "$line") : P50 ))
 	P99=$(( $(field p99 "$line") > P99 ? $(field p99 "$line") : P99 ))
 	MAX=$(( $(field max "$line") > MAX ? $(field max "$line") : MAX ))
