@@ -351,22 +351,15 @@ unlink_job(struct writer *w, struct write_job *job)
 }
 
 /* The request this thread serves is no longer on its way to queue a job.
- * Wakes a gathering lane when it was the last one. Call with mu held, or
- * with lock set to take it when a lane must be woken. */
-static void
-arrived(struct writer *w, int lock)
+ * Returns 1 when it was the last one and a lane gathers: wake it. */
+static int
+arrived(struct writer *w)
 {
 	if (announced != w)
-		return;
+		return 0;
 	announced = NULL;
-	if (atomic_fetch_sub(&w->on_way, 1) != 1 ||
-	    atomic_load(&w->gathering) == 0)
-		return;
-	if (lock)
-		pthread_mutex_lock(&w->mu);
-	pthread_cond_broadcast(&w->wake);
-	if (lock)
-		pthread_mutex_unlock(&w->mu);
+	return atomic_fetch_sub(&w->on_way, 1) == 1 &&
+	    atomic_load(&w->gathering) > 0;
 }
 
 void
@@ -381,8 +374,11 @@ writer_request_begin(struct writer *w)
 void
 writer_request_end(struct writer *w)
 {
-	if (w != NULL)
-		arrived(w, 1);
+	if (w != NULL && arrived(w)) {
+		pthread_mutex_lock(&w->mu);
+		pthread_cond_broadcast(&w->wake);
+		pthread_mutex_unlock(&w->mu);
+	}
 }
 
 /* Runs job at once on w's connection, as a group of one. */
@@ -418,10 +414,10 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	else
 		w->head = job;
 	w->tail = job;
-	/* Every idle lane looks: the job may be for one lane only. */
-	if (w->idle > 0)
+	/* Every idle lane looks: the job may be for one lane only. A
+	 * gathering lane looks once nothing else is on its way. */
+	if (arrived(w) || w->idle > 0)
 		pthread_cond_broadcast(&w->wake);
-	arrived(w, 0);
 	while (job->state != JOB_DONE) {
 		if (job->state == JOB_RUNNING) {
 			/* Started: its outcome comes within one group. */
