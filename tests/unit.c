@@ -10,6 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
+#include "auth.h"
 #include "body.h"
 #include "db_pg.h"
 #include "shop.h"
@@ -948,6 +951,94 @@ unit_writer_free(struct unit_writer *u, struct writer *w)
 		ok(0, "the temporary directory %s is removed", u->dir);
 }
 
+/* ---- the token cache (auth.c) -------------------------------------------- */
+
+/* Sleeps until ms milliseconds after since (monotonic µs). */
+static void
+sleep_until(int64_t since, int ms)
+{
+	int64_t	 left = since + ms * 1000LL - time_monotonic_usec();
+
+	if (left > 0)
+		usleep((useconds_t)left);
+}
+
+/* Authenticates one request with "Bearer token" on db (NULL: the answer
+ * must come from the cache). Returns the user's id, 0 if refused. */
+static int64_t
+authenticate(struct db *db, const char *token)
+{
+	char		 header[128];
+	struct request	 req = { .authorization = header };
+	struct response	 res = { 0 };
+
+	snprintf(header, sizeof(header), "Bearer %s", token);
+	if (auth_user_or_reply(db, &shop_api, &req, &res) != 0)
+		req.user.id = 0;
+	http_response_free(&res);
+	return req.user.id;
+}
+
+/* A token is trusted for the cache's time (400 ms here) after the look-up
+ * that found it; past half of that, a request is still answered from the
+ * cache, and has its thread look the token up again afterwards
+ * (auth_refresh): found, the token lasts another 400 ms from then; gone,
+ * it is refused at once. The requests answered from the cache are given
+ * no database at all. */
+static void
+test_token_cache(void)
+{
+	struct unit_writer	 u;
+	struct writer		*w = unit_writer_start(&u, 1, 0, "token cache");
+	struct db		*db = w ? db_open(&u.wc.db, DB_SERVE) : NULL;
+	sqlite3			*raw = NULL;
+	char			 ann[65], bob[65];
+	int64_t			 t, ann_id;
+
+	if (!ok(db != NULL && auth_user_add(db, "ann", AUTH_NEW_USER, ann) == 0 &&
+	    auth_user_add(db, "bob", AUTH_NEW_USER, bob) == 0 &&
+	    sqlite3_open(u.db_path, &raw) == SQLITE_OK,
+	    "token cache: two users with a token each"))
+		goto out;
+	auth_configure(400);
+
+	t = time_monotonic_usec();
+	ok((ann_id = authenticate(db, ann)) != 0, "a token is looked up");
+	sqlite3_exec(raw, "DELETE FROM api_tokens", NULL, NULL, NULL);
+	ok(authenticate(NULL, ann) == ann_id,
+	    "deleted, it is still trusted from the cache");
+	sleep_until(t, 250);
+	ok(authenticate(NULL, ann) == ann_id,
+	    "past half its time, a request is still answered from the cache");
+	auth_refresh(db);
+	ok(authenticate(db, ann) == 0,
+	    "the look-up after that request finds it gone: refused at once");
+	auth_refresh(db);
+
+	/* bob's row went with the DELETE: give him a token again. */
+	if (!ok(auth_user_add(db, "bob", AUTH_MORE_TOKENS, bob) == 0,
+	    "bob gets a new token"))
+		goto out;
+	t = time_monotonic_usec();
+	ok(authenticate(db, bob) != 0, "bob's token is looked up");
+	sleep_until(t, 250);
+	ok(authenticate(NULL, bob) != 0, "past half its time, from the cache");
+	auth_refresh(db);	/* found: until 400 ms from about t + 250 */
+	sqlite3_exec(raw, "DELETE FROM api_tokens", NULL, NULL, NULL);
+	sleep_until(t, 500);
+	ok(authenticate(NULL, bob) != 0, "past its first end, the look-up "
+	    "after the request has kept it in the cache");
+	sleep_until(t, 700);
+	ok(authenticate(db, bob) == 0, "400 ms after that look-up, deleted, "
+	    "it is refused");
+	auth_refresh(db);
+out:
+	auth_configure(0);
+	sqlite3_close(raw);
+	db_close(db);
+	unit_writer_free(&u, w);
+}
+
 /* A job that takes a little while, so that others queue behind it. */
 static int
 slow_job(struct db *db, void *arg)
@@ -1275,6 +1366,7 @@ main(void)
 	test_backoff();
 	test_writer_lanes();
 	test_writer_gather();
+	test_token_cache();
 	test_router_check();
 	test_shared_answer();
 	test_scan_bounds();

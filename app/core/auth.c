@@ -1,9 +1,10 @@
 /* auth.c — bearer token authentication and token issuing. */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-
 
 #include "auth.h"
 
@@ -21,16 +22,25 @@ bearer_token(const char *authorization)
 	return *token == '\0' || strlen(token) > 512 ? NULL : token;
 }
 
-/* Each request thread remembers the last token it found, for cache_us:
- * the token's look-up is a round trip on PostgreSQL, and on either engine a
- * replay's work is little else. A token deleted from the database is
- * refused cache_us later at most. */
+/* The tokens found lately, shared by the request threads: the look-up is a
+ * round trip on PostgreSQL, and on either engine a replay's work is little
+ * else. A token found is trusted until cache_us after its look-up began.
+ * Once half of that is gone, the first request to use it asks its thread to
+ * look it up again after answering (auth_refresh): a token in use is looked
+ * up once per cache_us / 2 by one thread, and no request waits for that.
+ * Only a look-up that finds the token moves its end, so a token deleted
+ * from the database is refused cache_us later at most. */
+#define TOKEN_SLOTS	64		/* by the hash's first hex digits */
+
 static int64_t	 cache_us;
-static _Thread_local struct {
+static pthread_mutex_t	 cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct {
 	char		 hash[65];
 	struct user	 user;
-	int64_t		 until;	/* monotonic; 0: empty */
-} cached;
+	int64_t		 until;		/* monotonic; 0: empty */
+	int		 refreshing;	/* a thread will look it up */
+} cache[TOKEN_SLOTS];
+static _Thread_local char	 due[65];	/* this thread's to look up */
 
 void
 auth_configure(long token_cache_ms)
@@ -38,25 +48,88 @@ auth_configure(long token_cache_ms)
 	cache_us = token_cache_ms * 1000;
 }
 
+static unsigned
+slot_of(const char *hash)
+{
+	char	 two[3] = { hash[0], hash[1], '\0' };
+
+	return (unsigned)strtoul(two, NULL, 16) % TOKEN_SLOTS;
+}
+
 /* Copies the cached user for hash into req. Returns 1 if it was there. */
 static int
 cache_get(const char *hash, struct request *req)
 {
-	if (cached.until == 0 || strcmp(cached.hash, hash) != 0 ||
-	    time_monotonic_usec() >= cached.until)
-		return 0;
-	req->user = cached.user;
-	return 1;
+	unsigned	 i = slot_of(hash);
+	int64_t		 now = time_monotonic_usec();
+	int		 hit;
+
+	pthread_mutex_lock(&cache_mu);
+	hit = now < cache[i].until && strcmp(cache[i].hash, hash) == 0;
+	if (hit) {
+		req->user = cache[i].user;
+		if (!cache[i].refreshing && now >= cache[i].until - cache_us / 2) {
+			cache[i].refreshing = 1;
+			memcpy(due, hash, sizeof(due));
+		}
+	}
+	pthread_mutex_unlock(&cache_mu);
+	return hit;
 }
 
+/* Records a look-up of hash that began at since and ended in rc: DB_ROW
+ * found user; DB_DONE found no such token, which is forgotten; an error
+ * changes nothing, but the next request past half-way asks again. */
 static void
-cache_put(const char *hash, const struct request *req)
+cache_put(const char *hash, enum db_rc rc, const struct user *user,
+    int64_t since)
 {
+	unsigned	 i = slot_of(hash);
+
 	if (cache_us == 0)
 		return;
-	memcpy(cached.hash, hash, sizeof(cached.hash));
-	cached.user = req->user;
-	cached.until = time_monotonic_usec() + cache_us;
+	pthread_mutex_lock(&cache_mu);
+	if (rc == DB_ROW) {
+		memcpy(cache[i].hash, hash, sizeof(cache[i].hash));
+		cache[i].user = *user;
+		cache[i].until = since + cache_us;
+		cache[i].refreshing = 0;
+	} else if (strcmp(cache[i].hash, hash) == 0) {
+		if (rc == DB_DONE)
+			cache[i].until = 0;
+		cache[i].refreshing = 0;
+	}
+	pthread_mutex_unlock(&cache_mu);
+}
+
+/* Looks the token of hash up on db. Returns DB_ROW with user set, DB_DONE
+ * (no such token) or an error. */
+static enum db_rc
+token_user(struct db *db, const char *hash, struct user *user)
+{
+	struct stmt	*st = db_stmt(db, STMT_TOKEN_USER);
+	enum db_rc	 rc;
+
+	stmt_text(st, 1, hash);
+	if ((rc = stmt_step(st)) == DB_ROW) {
+		user->id = col_int(st, 0);
+		snprintf(user->name, sizeof(user->name), "%s", col_text(st, 1));
+	}
+	stmt_reset(st);
+	return rc;
+}
+
+void
+auth_refresh(struct db *db)
+{
+	struct user	 user;
+	int64_t		 since = time_monotonic_usec();
+
+	if (due[0] == '\0')
+		return;
+	cache_put(due, db != NULL ? token_user(db, due, &user) : DB_ERROR,
+	    &user, since);
+	due[0] = '\0';
 }
 
 int
@@ -64,27 +137,20 @@ auth_user_or_reply(struct db *db, const struct api *api, struct request *req,
     struct response *res)
 {
 	const char	*token = bearer_token(req->authorization);
-	struct stmt	*st;
 	enum db_rc	 rc = DB_DONE;
+	int64_t		 since;
 	char		 hash[65];
 
 	if (token != NULL) {
 		sha256_hex(token, strlen(token), hash);
 		if (cache_get(hash, req))
 			return 0;
-		st = db_stmt(db, STMT_TOKEN_USER);
-		stmt_text(st, 1, hash);
-		if ((rc = stmt_step(st)) == DB_ROW) {
-			req->user.id = col_int(st, 0);
-			snprintf(req->user.name, sizeof(req->user.name), "%s",
-			    col_text(st, 1));
-		}
-		stmt_reset(st);
+		since = time_monotonic_usec();
+		rc = token_user(db, hash, &req->user);
+		cache_put(hash, rc, &req->user, since);
 	}
-	if (rc == DB_ROW) {
-		cache_put(hash, req);
+	if (rc == DB_ROW)
 		return 0;
-	}
 	if (rc != DB_DONE) {
 		http_problem_retry(res, &problem_service_busy, 1, "The token could not be "
 		    "checked: the database did not answer. Nothing was written; "

@@ -14,9 +14,15 @@
 int	 auth_user_or_reply(struct db *, const struct api *, struct request *,
 	     struct response *);
 
-/* A request thread keeps the last token it found for token_cache_ms (0,
- * the default: it looks each one up). */
+/* A token found is trusted for token_cache_ms after its look-up (0: each
+ * request looks its token up); see auth_refresh. */
 void	 auth_configure(long token_cache_ms);
+
+/* Once half of a token's time is gone, the first request to use it has
+ * its thread look it up again here, on db (NULL: it cannot), after the
+ * request is answered: a token in use does not run out, and no request
+ * waits for its look-up. Nothing to do for a thread with no look-up due. */
+void	 auth_refresh(struct db *);
 
 /* What auth_token_add may do to the user. */
 enum {

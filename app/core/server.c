@@ -11,6 +11,7 @@
 
 #include <fcgiapp.h>
 
+#include "auth.h"
 #include "http.h"
 #include "log.h"
 #include "completer.h"
@@ -105,6 +106,7 @@ request_thread(void *arg)
 		writer_request_begin(s->writer);
 		serve_one(c->api, db, s->writer, r.envp, &r);
 		writer_request_end(s->writer);
+		auth_refresh(db);
 	}
 	db_close(db);
 	return NULL;
