@@ -6,6 +6,8 @@
 --   BENCH_KEY_PREFIX            a new key per request: PREFIX-thread-counter
 --   BENCH_SKUS                  with BENCH_KEY_PREFIX: each order is of one
 --                               of BENCH-P1 ... BENCH-P<SKUS>, at random
+--   BENCH_TOKENS                bearer tokens, space-separated: the requests
+--                               take turns (else the Authorization of -H)
 -- Other headers (Authorization, Content-Type) come from wrk's -H.
 
 wrk.method = os.getenv("BENCH_METHOD") or "GET"
@@ -38,9 +40,21 @@ function init(args)
 	math.randomseed(os.time() * 16 + (thread_id or 0))
 end
 
-if prefix then
+local tokens = {}
+for token in (os.getenv("BENCH_TOKENS") or ""):gmatch("%S+") do
+	table.insert(tokens, token)
+end
+
+if prefix or #tokens > 0 then
 	function request()
 		counter = counter + 1
+		if #tokens > 0 then
+			wrk.headers["Authorization"] =
+			    "Bearer " .. tokens[counter % #tokens + 1]
+		end
+		if not prefix then
+			return wrk.format()
+		end
 		wrk.headers["Idempotency-Key"] =
 		    prefix .. "-" .. thread_id .. "-" .. counter
 		if skus then
