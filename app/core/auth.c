@@ -123,10 +123,11 @@ void
 auth_refresh(struct db *db)
 {
 	struct user	 user;
-	int64_t		 since = time_monotonic_usec();
+	int64_t		 since;
 
 	if (due[0] == '\0')
 		return;
+	since = time_monotonic_usec();
 	cache_put(due, db != NULL ? token_user(db, due, &user) : DB_ERROR,
 	    &user, since);
 	due[0] = '\0';
