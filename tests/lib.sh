@@ -122,27 +122,47 @@ integrity_ok() {
 	fi
 }
 
-# The ports tried: TEST_PORTS=LO-HI (make test TEST_PORTS=20000-29999).
-TEST_PORTS=${TEST_PORTS:-20000-49999}
+# The ports tried: TEST_PORTS=LO-HI (make test TEST_PORTS=20000-29999). By
+# default from 20000 to just below the kernel's ephemeral ports (where an
+# outgoing connection's own end could hold a port a test means to listen
+# on a few seconds after it found it free), or 20000-49999.
+if [ -z "${TEST_PORTS:-}" ]; then
+	read -r eph_lo _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || eph_lo=0
+	if [ "$eph_lo" -gt 21000 ]; then TEST_PORTS=20000-$((eph_lo - 1)); else TEST_PORTS=20000-49999; fi
+fi
 PORT_LO=${TEST_PORTS%-*} PORT_HI=${TEST_PORTS#*-}
 
-# start_server: creates the databases (onceshop's with demo data, and
-# paysim's) and starts lighttpd on a free port; sets BASE to its URL.
+# free_port: sets FREE_PORT to a loopback port nothing answers on (yet),
+# and none handed out before by this test, which may be meant for a
+# server started later. (Not $(free_port): a subshell would not move
+# $RANDOM on, and the next port picked here would be the same.)
+HANDED_OUT=" "
+free_port() {
+	while :; do
+		FREE_PORT=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
+		case $HANDED_OUT in *" $FREE_PORT "*) continue ;; esac
+		(exec 3<>"/dev/tcp/127.0.0.1/$FREE_PORT") 2>/dev/null && continue
+		HANDED_OUT="$HANDED_OUT$FREE_PORT "
+		return 0
+	done
+}
+
+# start_server [PORT]: creates the databases (onceshop's with demo data,
+# and paysim's) and starts lighttpd on PORT or a free port; sets BASE to
+# its URL.
 start_server() {
 	local port try
 	"$BIN" init --demo >/dev/null || { echo "Bail out! onceshop init failed"; exit 1; }
 	"$PAYSIM_BIN" init >/dev/null || { echo "Bail out! paysim init failed"; exit 1; }
 	for try in 1 2 3 4 5; do
-		port=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
-		# Something answers there already: pick another port.
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		if [ -n "${1:-}" ]; then port=$1; else free_port; port=$FREE_PORT; fi
 		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN \
 			ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-http://127.0.0.1:$port/paysim} \
 			ONCESHOP_LOG=$TMP/error.log ONCESHOP_SOCKET=$TMP/fcgi.sock \
 			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error.log") &
 		SERVER_PID=$!
 		BASE=http://127.0.0.1:$port
-		for _ in $(seq 50); do
+		for _ in $(seq 100); do
 			curl -sf -o /dev/null "$BASE/health" && return 0
 			kill -0 "$SERVER_PID" 2>/dev/null || break
 			sleep 0.1
@@ -168,18 +188,22 @@ start_second_host() {
 		PAYSIM_DB=$TMP/paysim-2.db "$PAYSIM_BIN" init >/dev/null ||
 		{ echo "Bail out! init failed for the second host"; exit 1; }
 	for _ in 1 2 3 4 5; do
-		port=${1:-$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))}
-		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
+		if [ -n "${1:-}" ]; then port=$1; else free_port; port=$FREE_PORT; fi
 		(cd "$ROOT" && ONCESHOP_PORT=$port ONCESHOP_BIN=$BIN ONCESHOP_DB=$db \
 			ONCESHOP_PROVIDER_URL=${ONCESHOP_PROVIDER_URL:-$BASE/paysim} PAYSIM_DB=$TMP/paysim-2.db \
 			ONCESHOP_LOG=$TMP/error-2.log ONCESHOP_SOCKET=$TMP/fcgi-2.sock \
 			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error-2.log") &
 		SECOND_PID=$!
 		B=http://127.0.0.1:$port
-		for _ in $(seq 50); do curl -sf -o /dev/null "$B/health" && return 0; sleep 0.1; done
+		for _ in $(seq 100); do
+			curl -sf -o /dev/null "$B/health" && return 0
+			kill -0 "$SECOND_PID" 2>/dev/null || break
+			sleep 0.1
+		done
 		stop_second_host
 	done
-	echo "Bail out! the second host did not start"
+	echo "Bail out! the second host did not start; log:"
+	cat "$TMP/error-2.log" 2>/dev/null
 	exit 1
 }
 
@@ -208,15 +232,6 @@ start_redis() {
 stop_redis() { "$ROOT/tests/redis.sh" stop "$TMP/redis"; }
 rcli() { redis-cli -s "$ONCESHOP_REDIS" "$@"; }
 
-# free_port: sets FREE_PORT to a loopback port nothing answers on (yet).
-# (Not $(free_port): a subshell would not move $RANDOM on, and the next
-# port picked here would be the same.)
-free_port() {
-	while :; do
-		FREE_PORT=$((PORT_LO + RANDOM % (PORT_HI - PORT_LO + 1)))
-		(exec 3<>"/dev/tcp/127.0.0.1/$FREE_PORT") 2>/dev/null || return 0
-	done
-}
 
 # workers [LIGHTTPD-PID [BIN]]: the pids of the onceshop processes of a
 # lighttpd (this test's by default): its children running exactly BIN

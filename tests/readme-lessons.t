@@ -38,7 +38,7 @@ blocks() {
 restart_server() {
 	local port=${BASE##*:}
 	stop_server
-	cd "$ROOT" && PORT_LO=$port PORT_HI=$port start_server && cd "$EXAMPLES/cwd"
+	cd "$ROOT" && start_server "$port" && cd "$EXAMPLES/cwd"
 }
 
 # lesson_server_run TEXT [again]: restarts the server with the memory-store
@@ -58,7 +58,7 @@ ttl_server_run() {
 	run_example "keys expire (a second server)" "${1//18081/${BASE##*:}}"
 	stop_server
 	export ONCESHOP_DB=$db PAYSIM_DB=$pdb ONCESHOP_IDEMPOTENCY_TTL=
-	cd "$ROOT" && PORT_LO=$port PORT_HI=$port start_server && cd "$EXAMPLES/cwd"
+	cd "$ROOT" && start_server "$port" && cd "$EXAMPLES/cwd"
 }
 
 marks=0 unmarked=0
