@@ -50,6 +50,9 @@ APP_SRC	   = $(CORE_SRC) $(SHOP_SRC) $(PAYSIM_SRC)
 CORE_OBJ   = $(CORE_SRC:app/%.c=build/obj/%.o)
 TEST_SRC   = $(filter-out app/shop/main.c app/paysim/main.c, $(APP_SRC))
 TEST_OBJ   = $(TEST_SRC:app/%.c=build/obj/%.o)
+# The unit tests: one TAP program (build/unit) of every tests/unit/*.c.
+UNIT_SRC   = $(wildcard tests/unit/*.c)
+UNIT_OBJ   = $(UNIT_SRC:tests/unit/%.c=build/obj/unit/%.o)
 INC_SHOP   = -Iapp/core -Iapp/shop -Iapp/lessons
 INC_PAYSIM = -Iapp/core -Iapp/paysim
 INC_ALL	   = -Iapp/core -Iapp/shop -Iapp/paysim -Iapp/lessons
@@ -92,11 +95,11 @@ build/onceshop: $(SHOP_SRC:app/%.c=build/obj/%.o) $(CORE_OBJ)
 build/paysim: $(PAYSIM_SRC:app/%.c=build/obj/%.o) $(CORE_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/unit: build/unit.o $(TEST_OBJ)
+build/unit: $(UNIT_OBJ) $(TEST_OBJ)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-build/unit.o: tests/unit.c | deps
-	@mkdir -p build
+build/obj/unit/%.o: tests/unit/%.c tests/unit/unit.h | deps
+	@mkdir -p build/obj/unit
 	$(CC) $(CFLAGS) $(INC_ALL) -MMD -MP -c -o $@ $<
 
 build/obj/core/%.o: app/core/%.c | deps
@@ -116,18 +119,18 @@ build/obj/paysim/%.o: app/paysim/%.c | deps
 	$(CC) $(CFLAGS) $(INC_PAYSIM) -MMD -MP -c -o $@ $<
 
 # The same programs with AddressSanitizer and UBSan, in build-asan/.
-build-asan/onceshop build-asan/paysim build-asan/unit &: $(APP_SRC) tests/unit.c | deps
+build-asan/onceshop build-asan/paysim build-asan/unit &: $(APP_SRC) $(UNIT_SRC) tests/unit/unit.h | deps
 	@mkdir -p build-asan
 	$(CC) $(CFLAGS) $(SAN) $(INC_SHOP) -o build-asan/onceshop $(SHOP_SRC) $(CORE_SRC) $(LDLIBS)
 	$(CC) $(CFLAGS) $(SAN) $(INC_PAYSIM) -o build-asan/paysim $(PAYSIM_SRC) $(CORE_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS) $(SAN) $(INC_ALL) -o build-asan/unit tests/unit.c $(TEST_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) $(SAN) $(INC_ALL) -o build-asan/unit $(UNIT_SRC) $(TEST_SRC) $(LDLIBS)
 
 # The same with ThreadSanitizer, in build-tsan/ (make tsan).
-build-tsan/onceshop build-tsan/paysim build-tsan/unit &: $(APP_SRC) tests/unit.c | deps
+build-tsan/onceshop build-tsan/paysim build-tsan/unit &: $(APP_SRC) $(UNIT_SRC) tests/unit/unit.h | deps
 	@mkdir -p build-tsan
 	$(CC) $(CFLAGS) -fsanitize=thread $(INC_SHOP) -o build-tsan/onceshop $(SHOP_SRC) $(CORE_SRC) $(LDLIBS)
 	$(CC) $(CFLAGS) -fsanitize=thread $(INC_PAYSIM) -o build-tsan/paysim $(PAYSIM_SRC) $(CORE_SRC) $(LDLIBS)
-	$(CC) $(CFLAGS) -fsanitize=thread $(INC_ALL) -o build-tsan/unit tests/unit.c $(TEST_SRC) $(LDLIBS)
+	$(CC) $(CFLAGS) -fsanitize=thread $(INC_ALL) -o build-tsan/unit $(UNIT_SRC) $(TEST_SRC) $(LDLIBS)
 
 -include $(wildcard build/*.d build/obj/*/*.d)
 

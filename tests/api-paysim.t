@@ -201,7 +201,7 @@ is "$(json '.charges | length')" "$(sqlite3 "$PAYSIM_DB" 'SELECT count(*) FROM c
 	"without reference the ledger shows every charge"
 is "$(json '[.charges[].id | ltrimstr("ch_") | tonumber] | . == sort')" true "... oldest first"
 # (lighttpd itself refuses control characters in the query, and passes
-# a stray % on as %25; tests/unit.c has those cases.)
+# a stray % on as %25; tests/unit/serve.c has those cases.)
 for q in 'reference=' "reference=$(printf 'r%.0s' {1..65})"; do
 	req GET "/paysim/v1/charges?$q" -H "$SECRET"
 	problem 400 invalid-parameter "?${q:0:20} (empty, or over 64 characters) is 400"

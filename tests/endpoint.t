@@ -9,7 +9,7 @@
 copy=$TMP/copy
 mkdir -p "$copy"
 (cd "$ROOT" && cp -r Makefile app schema www lighttpd.conf README.md "$copy/" &&
-	mkdir "$copy/tests" && cp -r tests/*.t tests/*.sh tests/*.c tests/openapi "$copy/tests/")
+	mkdir "$copy/tests" && cp -r tests/*.t tests/*.sh tests/unit tests/openapi "$copy/tests/")
 [ -d "$ROOT/tests/node_modules" ] && ln -s "$ROOT/tests/node_modules" "$copy/tests/node_modules"
 [ -f "$ROOT/tests/package.json" ] && cp "$ROOT"/tests/package*.json "$copy/tests/"
 
