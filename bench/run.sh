@@ -91,13 +91,19 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 "$PAYSIM" init >/dev/null
 
+# Servers take ports from 20000 to just below the kernel's ephemeral
+# ports, which wrk's own ends of its connections take by the thousand
+# (20000-49999 where those start below 21000).
+read -r EPHEMERAL_LO _ </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || EPHEMERAL_LO=32768
+[ "$EPHEMERAL_LO" -gt 21000 ] || EPHEMERAL_LO=50000
+
 # start_server CONF DIR: starts `lighttpd -D -f CONF` on a free loopback
 # port with its socket and log in DIR; sets BASE. Both configurations read
 # their own names for the port, socket and log.
 start_server() {
 	local conf=$1 dir=$2 port
 	for _ in 1 2 3 4 5; do
-		port=$((20000 + RANDOM % 30000))
+		port=$((20000 + RANDOM % (EPHEMERAL_LO - 20000)))
 		# Something answers there already: pick another port.
 		(exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
 		ONCESHOP_PORT=$port ONCESHOP_SOCKET=$dir/fcgi.sock \
