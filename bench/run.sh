@@ -647,7 +647,14 @@ else
 fi
 echo "onceshop bench on $name, $(date -u '+%Y-%m-%d %H:%M UTC'), commit" \
 	"$(git describe --always --dirty 2>/dev/null || echo unknown)"
-echo "machine: $(nproc) cores, ${model:-unknown CPU}, Linux $(uname -r)"
+# Whether Linux schedules each session as one group: it moves the
+# PostgreSQL rows (bench/README.md).
+case $(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null) in
+1) groups=", autogroups on" ;;
+0) groups=", autogroups off" ;;
+*) groups= ;;
+esac
+echo "machine: $(nproc) cores, ${model:-unknown CPU}, Linux $(uname -r)$groups"
 echo "$(lighttpd -v | sed -n 's/^lighttpd\/\([^ ]*\).*/lighttpd \1/p')," \
 	"$engine," \
 	"wrk $(wrk -v 2>&1 | sed -n '1s/^wrk \(debian\/\)\{0,1\}\([0-9.]*\).*/\2/p');" \
