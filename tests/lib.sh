@@ -147,6 +147,17 @@ free_port() {
 	done
 }
 
+# answers URL PID: waits up to 10 s for URL/health to answer 200, as long
+# as PID (its lighttpd) runs. Returns 1 if it never did.
+answers() {
+	for _ in $(seq 100); do
+		curl -sf -o /dev/null "$1/health" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
 # start_server [PORT]: creates the databases (onceshop's with demo data,
 # and paysim's) and starts lighttpd on PORT or a free port; sets BASE to
 # its URL.
@@ -162,11 +173,7 @@ start_server() {
 			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error.log") &
 		SERVER_PID=$!
 		BASE=http://127.0.0.1:$port
-		for _ in $(seq 100); do
-			curl -sf -o /dev/null "$BASE/health" && return 0
-			kill -0 "$SERVER_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		answers "$BASE" "$SERVER_PID" && return 0
 		stop_server
 	done
 	echo "Bail out! lighttpd did not start; log:"
@@ -195,11 +202,7 @@ start_second_host() {
 			exec lighttpd -D -f lighttpd.conf 2>>"$TMP/error-2.log") &
 		SECOND_PID=$!
 		B=http://127.0.0.1:$port
-		for _ in $(seq 100); do
-			curl -sf -o /dev/null "$B/health" && return 0
-			kill -0 "$SECOND_PID" 2>/dev/null || break
-			sleep 0.1
-		done
+		answers "$B" "$SECOND_PID" && return 0
 		stop_second_host
 	done
 	echo "Bail out! the second host did not start; log:"
