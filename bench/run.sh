@@ -265,14 +265,17 @@ record() {
 }
 
 # The hello ceiling: bench/hello behind bench/hello.conf.
+# scenario_hello [NAME LABEL]: the ceiling, the first row (every ratio's
+# denominator); measured again at the end, under another NAME and LABEL,
+# its ratio to the first says how far the machine drifted meanwhile.
 scenario_hello() {
-	local dir=$TMP/hello
+	local name=${1:-hello} dir=$TMP/${1:-hello}
 	mkdir "$dir"
 	start_server bench/hello.conf "$dir"
 	warm_up 2 32 /hello
-	measure hello 2 32 /hello
+	measure "$name" 2 32 /hello
 	stop_server
-	record "hello (ceiling)" 32 "-"
+	record "${2:-hello (ceiling)}" 32 "-"
 	rm -rf "$dir"
 }
 
@@ -631,6 +634,7 @@ scenario_orders full-1m full 2 32 "new orders, full, 1M stored keys" \
 for lesson in memory-store select-then-insert redis-store; do
 	scenario_store "$lesson"
 done
+scenario_hello hello-end "hello again, at the end: the machine's drift"
 scenario_beside_slow 60
 scenario_beside_slow 200
 
