@@ -89,6 +89,52 @@ is "$STATUS $(json '.items[0].quantity')" "201 7" \
 	"once the database takes it, the refused order's retry makes the order"
 is "$(($(stock) - before))" -11 "... and takes its seven from stock, once"
 
+# The order's row is sent later too, with its items and its answer: a
+# refusal of the row itself is found after its job, and handled the same.
+# The failure: a trigger refuses an order whose total is six sencha.
+six=$(($(sql "SELECT price FROM products WHERE sku = 'TEA-SENCHA'") * 6))
+sql "CREATE FUNCTION no_six() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+	IF NEW.total = $six THEN RAISE EXCEPTION 'no order of six'; END IF;
+	RETURN NEW;
+END \$\$;
+CREATE TRIGGER no_six BEFORE INSERT ON orders
+	FOR EACH ROW EXECUTE FUNCTION no_six()" >/dev/null
+orders=$(sql 'SELECT count(*) FROM orders')
+before=$(stock)
+reruns=$(grep -c 'failed after its job ended; the group runs again' "$TMP/error.log")
+writer_busy six-mug
+for i in 11 12 13; do
+	order "$i" "$([ "$i" = 12 ] && echo 6 || echo 1)"
+	sleep 0.15
+done
+for _ in $(seq 200); do
+	n=0
+	for i in 11 12 13; do [ -s "$TMP/o-$i.status" ] && n=$((n + 1)); done
+	[ "$n" = 3 ] && break
+	sleep 0.1
+done
+is "$(for i in 11 12 13; do cat "$TMP/o-$i.status"; echo; done | paste -sd' ')" "201 500 201" \
+	"three orders in one group, the second's row refused after its job: it alone gets 500"
+like "$(($(grep -c 'failed after its job ended; the group runs again' "$TMP/error.log") - reruns))" '^[1-9]' \
+	"... found after its job ended: the group ran again (the server log says so)"
+is "$(($(sql 'SELECT count(*) FROM orders') - orders))" 3 \
+	"... three orders written (the mug's and two sencha), not the refused one"
+is "$(($(stock) - before))" -2 "... the sencha's stock went down by two, nothing for the refused order"
+is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key = 'late-12'")" 0 \
+	"... and its key is free"
+ids=$(for i in 11 13; do jq -r .id "$TMP/o-$i.body"; done | paste -sd' ')
+is "$(sql "SELECT count(*) FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id IN (${ids// /,}) AND i.sku = 'TEA-SENCHA'")" 2 \
+	"... the two orders answered are there, under the ids they were given, with their items"
+sql 'DROP TRIGGER no_six ON orders' >/dev/null
+req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-12" \
+	-d '{"items":[{"sku":"TEA-SENCHA","quantity":6}]}'
+is "$STATUS $(json '.items[0].quantity')" "201 6" \
+	"once the database takes it, the refused order's retry makes the order"
+id=$(json .id)
+req GET "/orders/$id" -H "$ALICE"
+is "$STATUS $(json .total)" "200 $six" "... under the id its answer names"
+
 # A copy that finds the first copy's answer inside their group (its claim
 # meets the first's) replays it; if that group then fails at its COMMIT,
 # the answer was never committed, and a retry must not be given it from

@@ -1,10 +1,11 @@
 /* db_pg_tx.c — the PostgreSQL engine's transaction statements (db_pg.h):
  * BEGIN, COMMIT, ROLLBACK and a job's savepoint, and the statements a
  * write transaction defers: its savepoint statements, and the writes
- * whose result nobody reads (stmt_exec_later: an order's items, the
+ * whose result nobody reads (stmt_exec_later: an order's row and items, the
  * stored answer). They are sent in the round trip of the next statement
  * whose result is wanted, or of the COMMIT (libpq's pipeline mode): a
- * one-item order takes three round trips, not seven.
+ * one-item order takes one round trip of its group (with the order's id
+ * asked for beside its stock, orders.c), not seven.
  *
  * A deferred write that fails is found a round trip late. While its job
  * runs, the statement that finds it fails in its place, and the job with

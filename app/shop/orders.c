@@ -201,30 +201,44 @@ orders_create(struct db *db, const struct request *req, struct response *res)
 {
 	const struct order_in	*in = req->in;
 	struct line		 lines[ITEMS_MAX];
-	struct stmt		*st;
-	int64_t			 total = 0, id;
+	struct stmt		*st, *next_id;
+	int64_t			 total = 0, id = 0;
 	size_t			 i, by[ITEMS_MAX];
 
+	/* The order's id is asked for first: on PostgreSQL the question
+	 * goes in the round trip of the first stock taken (with the key's
+	 * claim), and the order's row goes later, with its items and the
+	 * stored answer (stmt_exec_later): an order of one item takes one
+	 * round trip of its writer's group, not two. */
+	next_id = db_stmt(db, STMT_ORDER_NEXT_ID);
+	stmt_send(next_id);
 	/* Products are locked in the order of their skus, whatever the
 	 * order of the items: two orders of the same products can then
 	 * never wait for each other (a deadlock on PostgreSQL). */
 	by_sku(in, by);
 	for (i = 0; i < in->nitems; i++)
 		if (take_stock_or_reply(db, &in->items[by[i]], by[i],
-		    &lines[by[i]], &total, res) == -1)
+		    &lines[by[i]], &total, res) == -1) {
+			stmt_reset(next_id);
 			return;
-
-	st = db_stmt(db, STMT_ORDER_INSERT);
-	stmt_int(st, 1, req->user.id);
-	stmt_int(st, 2, total);
-	stmt_text(st, 3, req->now_text);
-	if (stmt_step(st) != DB_ROW) {
-		stmt_reset(st);
+		}
+	if (stmt_step(next_id) == DB_ROW)
+		id = col_int(next_id, 0);
+	stmt_reset(next_id);
+	if (id <= 0) {
 		reply_failed(res);
 		return;
 	}
-	id = col_int(st, 0);
-	stmt_reset(st);
+
+	st = db_stmt(db, STMT_ORDER_INSERT);
+	stmt_int(st, 1, id);
+	stmt_int(st, 2, req->user.id);
+	stmt_int(st, 3, total);
+	stmt_text(st, 4, req->now_text);
+	if (stmt_exec_later(st) != DB_DONE) {
+		reply_failed(res);
+		return;
+	}
 
 	for (i = 0; i < in->nitems; i++) {
 		st = db_stmt(db, STMT_ITEM_INSERT);

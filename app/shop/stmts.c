@@ -22,9 +22,15 @@ static const struct stmt_def stmts[STMT_SHOP__END - STMT_CORE__MAX] = {
 	    S("UPDATE products SET stock = stock - ? "
 	    "WHERE sku = ? AND stock >= ? RETURNING name, price"),
 	P(PRODUCT_STOCK) = S("SELECT stock FROM products WHERE sku = ?"),
+	/* The id the next order gets: in SQLite's one write transaction,
+	 * the last one's plus one (what its rowid would be); on PostgreSQL,
+	 * the next value of the column's own sequence. */
+	P(ORDER_NEXT_ID) =
+	    S_PG("SELECT coalesce(max(id), 0) + 1 FROM orders",
+	    "SELECT nextval(pg_get_serial_sequence('orders', 'id'))"),
 	P(ORDER_INSERT) =
-	    S("INSERT INTO orders (user_id, status, currency, total, created_at) "
-	    "VALUES (?, 'pending', 'JPY', ?, ?) RETURNING id"),
+	    S("INSERT INTO orders (id, user_id, status, currency, total, "
+	    "created_at) VALUES (?, ?, 'pending', 'JPY', ?, ?)"),
 	P(ITEM_INSERT) =
 	    S("INSERT INTO order_items (order_id, sku, name, quantity, "
 	    "unit_price) VALUES (?, ?, ?, ?, ?)"),
