@@ -264,10 +264,10 @@ record() {
 		"$STATUSES" "${4:--}" >>"$RESULTS"
 }
 
-# The hello ceiling: bench/hello behind bench/hello.conf.
-# scenario_hello [NAME LABEL]: the ceiling, the first row (every ratio's
-# denominator); measured again at the end, under another NAME and LABEL,
-# its ratio to the first says how far the machine drifted meanwhile.
+# scenario_hello [NAME LABEL]: the ceiling, bench/hello behind
+# bench/hello.conf, as the first row (every ratio's denominator); measured
+# again at the end under another NAME and LABEL, its ratio to the first
+# says how far the machine drifted meanwhile.
 scenario_hello() {
 	local name=${1:-hello} dir=$TMP/${1:-hello}
 	mkdir "$dir"
