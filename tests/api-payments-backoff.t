@@ -22,11 +22,18 @@ for i in $(seq "$N"); do
 		-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
 	id=$(json .id) total=$(json .total)
 	echo "$id" >> "$TMP/orders"
+	sent=$(date +%s.%N)
 	req POST /payments/confirm -H "$ALICE" -H "$JSON" -H "Idempotency-Key: bo-pay-$i" \
 		-d "{\"order_id\":$id,\"amount\":$total,\"currency\":\"JPY\"}"
 	echo "$STATUS" >> "$TMP/first"
+	# The first backoff is 1 to 2 s: retry_at, in whole seconds, is
+	# never less than 1 s after the attempt (the second rounded up).
+	due=$(date -d "$(sql "SELECT retry_at FROM idempotency_keys WHERE idem_key = 'bo-pay-$i'")" +%s)
+	awk -v due="$due" -v sent="$sent" 'BEGIN { exit !(due - sent >= 1) }' ||
+		echo "bo-pay-$i: due $due, sent $sent" >> "$TMP/early"
 done
 is "$(sort -u "$TMP/first")" 503 "the provider is down: $N payments are 503 payment-provider-unavailable"
+is "$(cat "$TMP/early" 2>/dev/null)" "" "... each due again at least its backoff's 1 s after its attempt, not at the next whole second"
 req GET /idempotency-keys -H "$ALICE"
 key=$(json '[.idempotency_keys[] | select(.key == "bo-pay-1")][0]')
 like "$(jq -r '"\(.status) \(.attempts)"' <<<"$key")" '^processing [12]$' \

@@ -215,13 +215,13 @@ completer_run(const struct api *api, struct db *db, struct writer *w,
 			case RESUMED_OTHER:
 				break;
 			case RESUMED_LATER:	/* the rest wait as well */
-				breaker_until = time(NULL) +
-				    phases_backoff_s(++breaker_n, retry_after);
+				breaker_until = phases_due(
+				    phases_backoff_s(++breaker_n, retry_after));
 				break;
 			case RESUMED_FAILED:
 			case RESUMED_NEVER:
-				time_rfc3339(time(NULL) +
-				    phases_backoff_s(keys[i].attempts + 1, 0), retry_at);
+				time_rfc3339(phases_due(phases_backoff_s(
+				    keys[i].attempts + 1, 0)), retry_at);
 				b = (struct backoff){ &keys[i], how ==
 				    RESUMED_NEVER ? SET_ASIDE : retry_at };
 				writer_submit(w, &job, job_busy_ms());

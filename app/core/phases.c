@@ -342,6 +342,12 @@ phases_backoff_s(int64_t n, long at_least)
 	return d > at_least ? d : at_least;
 }
 
+time_t
+phases_due(long wait_s)
+{
+	return time(NULL) + 1 + wait_s;
+}
+
 /* A write_fn: gives the lease up after a failed remote step, so that a
  * retry may resume at once, and tells the completer when to try next. */
 static int
@@ -353,8 +359,8 @@ release(struct db *db, void *arg)
 	char			 now_text[21], retry_at[21];
 
 	time_rfc3339(now, now_text);
-	time_rfc3339(now + phases_backoff_s(j->attempts + 1, j->run.retry_after),
-	    retry_at);
+	time_rfc3339(phases_due(phases_backoff_s(j->attempts + 1,
+	    j->run.retry_after)), retry_at);
 	stmt_text(st, 1, now_text);
 	stmt_text(st, 2, retry_at);
 	stmt_text(st, 3, j->run.why[0] ? j->run.why : NULL);

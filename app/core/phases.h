@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "db.h"
 #include "http.h"
@@ -107,5 +108,11 @@ int	 phases_resume(struct writer *, const struct route *r,
  * random (so that keys that failed together do not come back together),
  * and at least at_least seconds. */
 long	 phases_backoff_s(int64_t n, long at_least);
+
+/* When a wait of wait_s seconds that starts now is over, in the whole
+ * seconds that retry_at and the completer's clock keep: the current
+ * second is rounded up, so that the wait is never cut short (from
+ * 12:00:00.9, a wait of 1 s is over at 12:00:02, not at 12:00:01). */
+time_t	 phases_due(long wait_s);
 
 #endif
