@@ -24,10 +24,13 @@ static const struct stmt_def stmts[STMT_SHOP__END - STMT_CORE__MAX] = {
 	P(PRODUCT_STOCK) = S("SELECT stock FROM products WHERE sku = ?"),
 	/* The id the next order gets: in SQLite's one write transaction,
 	 * the last one's plus one (what its rowid would be); on PostgreSQL,
-	 * the next value of the column's own sequence. */
+	 * the next value of the identity column's own sequence, which
+	 * PostgreSQL names table_column_seq. Named, it is found once, when
+	 * the statement is prepared (pg_get_serial_sequence would search
+	 * the catalog at every order). */
 	P(ORDER_NEXT_ID) =
 	    S_PG("SELECT coalesce(max(id), 0) + 1 FROM orders",
-	    "SELECT nextval(pg_get_serial_sequence('orders', 'id'))"),
+	    "SELECT nextval('orders_id_seq')"),
 	P(ORDER_INSERT) =
 	    S("INSERT INTO orders (id, user_id, status, currency, total, "
 	    "created_at) VALUES (?, ?, 'pending', 'JPY', ?, ?)"),
