@@ -16,10 +16,13 @@ start_server
 start_second_host
 A=$BASE
 
-order() {	# order BASE KEY: prints the status of a new order of one cup
+# order BASE KEY [SKU]: prints the status of a new order of one SKU
+# (BISCUIT-SEMBEI). Its writer (of two) is chosen by the sku: MUG-KYOTO's
+# is not BISCUIT-SEMBEI's, which sweeps the keys every second.
+order() {
 	curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 -X POST "$1/orders" \
 		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: $2" \
-		-d '{"items":[{"sku":"BISCUIT-SEMBEI","quantity":1}]}'
+		-d "{\"items\":[{\"sku\":\"${3:-BISCUIT-SEMBEI}\",\"quantity\":1}]}"
 }
 # many BASE PATH N: N GETs at once (so that every request thread takes
 # some), their statuses counted.
@@ -35,6 +38,8 @@ is "$(order "$A" before-1) $(order "$B" before-2)" "201 201" "both hosts take or
 killed=$(sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 	WHERE datname = current_database() AND pid <> pg_backend_pid()")
 like "$killed" '^[1-9]' "pg_terminate_backend ends onceshop's connections ($killed)"
+is "$(for h in "$A" "$B"; do order "$h" term-mug-${h##*:} MUG-KYOTO; order "$h" term-sembei-${h##*:}; done | paste -sd' ')" \
+	"201 201 201 201" "... and at once, an order for each writer of each host is 201: each writer connects again at its BEGIN"
 is "$(many "$A" /products 32) / $(many "$B" /products 32)" "32 200 / 32 200" \
 	"... and the next 32 GETs on each host are 200: each thread connects again at its BEGIN"
 is "$(for i in $(seq 8); do order "$A" term-a-$i; order "$B" term-b-$i; done | sort | uniq -c | awk '{print $1, $2}')" \

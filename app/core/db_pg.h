@@ -81,6 +81,11 @@ int		 pg_connect(struct pg_db *p);
  * it is connected, -1 when not (yet). */
 int		 pg_revive(struct pg_db *p);
 
+/* Finds out, without a round trip, whether the server has closed p since
+ * its last transaction (a restart, a terminated backend): libpq then
+ * marks it bad, and pg_revive connects again. */
+void		 pg_notice_closed(struct pg_db *p);
+
 /* Maps a failed result's SQLSTATE to db_rc (DB_GONE for a lost
  * connection) and logs what is neither a lock timeout nor a constraint;
  * sets db->error. */

@@ -258,6 +258,19 @@ pg_revive(struct pg_db *p)
 	return -1;
 }
 
+/* A connection the server ends gets the reason, then the end of the
+ * stream: while idle, anything to read means that. One read each. */
+void
+pg_notice_closed(struct pg_db *p)
+{
+	struct pollfd	 fd = { .fd = PQsocket(p->conn), .events = POLLIN };
+	int		 i;
+
+	for (i = 0; i < 2 && fd.fd >= 0 && poll(&fd, 1, 0) == 1; i++)
+		if (PQconsumeInput(p->conn) == 0)
+			break;
+}
+
 int
 pg_connect(struct pg_db *p)
 {

@@ -1,11 +1,12 @@
 /* db_pg_tx.c — the PostgreSQL engine's transaction statements (db_pg.h):
  * BEGIN, COMMIT, ROLLBACK and a job's savepoint, and the statements a
- * write transaction defers: its savepoint statements, and the writes
- * whose result nobody reads (stmt_exec_later: an order's row and items, the
- * stored answer). They are sent in the round trip of the next statement
- * whose result is wanted, or of the COMMIT (libpq's pipeline mode): a
- * one-item order takes one round trip of its group (with the order's id
- * asked for beside its stock, orders.c), not seven.
+ * write transaction defers: its BEGIN, its savepoint statements, and the
+ * writes whose result nobody reads (stmt_exec_later: an order's row and
+ * items, the stored answer). They are sent in the round trip of the next
+ * statement whose result is wanted, or of the COMMIT (libpq's pipeline
+ * mode): a one-item order takes one round trip of its group (with the
+ * order's id asked for beside its stock, orders.c), not seven, and a
+ * group no round trip of its own to begin.
  *
  * A deferred write that fails is found a round trip late. While its job
  * runs, the statement that finds it fails in its place, and the job with
@@ -39,6 +40,15 @@ pg_tx_sql(enum stmt_id id)
 	default:
 		return NULL;
 	}
+}
+
+/* Whether p's write transaction has begun only here: its BEGIN, deferred,
+ * is not sent yet. */
+static int
+begin_unsent(const struct pg_db *p)
+{
+	return p->ndeferred > 0 && p->deferred[0].s == NULL &&
+	    p->deferred[0].tx == STMT_BEGIN_IMMEDIATE;
 }
 
 /* Defers transaction statement id. */
@@ -275,15 +285,15 @@ tx_once(struct db *db, enum stmt_id id)
 
 /* Runs transaction statement id; a COMMIT or ROLLBACK that fails leaves
  * no transaction open (db.c keeps in_tx). A write's BEGIN on a connection
- * the server dropped since its last transaction connects again first,
- * and tries once more if the drop is found only by that BEGIN (a read
- * does the same at its first statement): nothing was lost, so the caller
- * need not know. */
+ * the server closed since its last transaction connects again first
+ * (pg_notice_closed: nothing was lost, so the caller need not know), then
+ * waits to go in the round trip of the transaction's first statement. A
+ * connection lost without a word is found there: the group fails, as it
+ * would a statement later (a read, which writes nothing, reads again). */
 enum db_rc
 pg_tx(struct db *db, enum stmt_id id)
 {
 	struct pg_db	*p = PDB(db);
-	enum db_rc	 rc;
 
 	/* A read "transaction" sends nothing: under read committed each
 	 * statement reads a snapshot of its own all the same, and BEGIN and
@@ -314,21 +324,21 @@ pg_tx(struct db *db, enum stmt_id id)
 	p->ndeferred = 0;
 	buf_reset(&p->args);
 	assert(!p->reading);	/* a read is ended before a write begins */
+	pg_notice_closed(p);
 	if (pg_revive(p) == -1)
 		return db->error = DB_GONE;
-	if ((rc = tx_once(db, id)) == DB_GONE && pg_revive(p) == 0)
-		rc = tx_once(db, id);
-	return rc;
+	defer_tx(p, id);
+	return DB_DONE;
 }
 
 /* A transaction in error can still be rolled back to a savepoint; one the
- * server ended (a lost connection) is gone. */
+ * server ended (a lost connection) is gone; one not sent yet is whole. */
 int
 pg_tx_lost(struct db *db)
 {
 	PGTransactionStatusType	 t = PQtransactionStatus(PDB(db)->conn);
 
-	return db->in_tx && !PDB(db)->reading && (t == PQTRANS_IDLE ||
-	    t == PQTRANS_UNKNOWN);
+	return db->in_tx && !PDB(db)->reading && !begin_unsent(PDB(db)) &&
+	    (t == PQTRANS_IDLE || t == PQTRANS_UNKNOWN);
 }
 
