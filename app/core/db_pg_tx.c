@@ -261,6 +261,12 @@ tx_once(struct db *db, enum stmt_id id)
 	}
 	if (id == STMT_COMMIT)
 		p->strict = 0;
+	/* Nothing to commit: a transaction with no statement (an empty
+	 * group) was never sent. */
+	if (id == STMT_COMMIT && begin_unsent(p) && p->ndeferred == 1) {
+		p->ndeferred = 0;
+		return DB_DONE;
+	}
 	/* Nothing to roll back: none begun, or the server ended it with
 	 * the connection. */
 	if (id == STMT_ROLLBACK && (before == PQTRANS_IDLE ||
