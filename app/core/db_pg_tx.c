@@ -294,8 +294,10 @@ tx_once(struct db *db, enum stmt_id id)
  * the server closed since its last transaction connects again first
  * (pg_notice_closed: nothing was lost, so the caller need not know), then
  * waits to go in the round trip of the transaction's first statement. A
- * connection lost without a word is found there: the group fails, as it
- * would a statement later (a read, which writes nothing, reads again). */
+ * connection lost without a word is found by that statement: the
+ * transaction is lost (DB_GONE), as with a loss one statement later. (A
+ * read that finds its connection lost connects again and reads again: it
+ * has written nothing; pg_step.) */
 enum db_rc
 pg_tx(struct db *db, enum stmt_id id)
 {
