@@ -148,7 +148,10 @@ with_worker() {
 cat >"$TMP/deaf" <<'EOF'
 #!/bin/sh
 # Closes the socket lighttpd gave it and stays alive: connections are refused.
+# Says when it has closed it: a request sent before that would wait in the
+# socket's queue and be cut off (500), not refused.
 exec 0<&-
+: >"$0.closed"
 exec sleep 600
 EOF
 cat >"$TMP/hangup" <<'EOF'
@@ -174,6 +177,7 @@ EOF
 chmod +x "$TMP/deaf" "$TMP/hangup" "$TMP/garbled"
 
 with_worker "$TMP/deaf"
+for _ in $(seq 100); do [ -e "$TMP/deaf.closed" ] && break; sleep 0.1; done
 req GET /products
 lighttpd_problem 503 service-unavailable "no worker accepts the request: 503"
 with_worker "$TMP/hangup"
