@@ -5,7 +5,10 @@
 #   - a refusal (422) whose key cannot be claimed again after its writes
 #     are undone: a 500 that says so, not a 500 carrying the 422's body;
 #   - a payment whose first run meets a serialization failure: run again,
-#     it reaches the provider and answers 201, one charge.
+#     it reaches the provider and answers 201, one charge;
+#   - a writer's group of orders that meets one: rolled back whole and run
+#     again, every order answered 201 exactly once (api-pg-deadlock.t does
+#     the same for a deadlock).
 . "$(dirname "$0")/lib.sh"
 [ "$ENGINE" = postgres ] || { echo "1..0 # SKIP PostgreSQL triggers and sequences"; exit 0; }
 # No completer: it would take a released payment over whenever its tick
@@ -52,6 +55,46 @@ is "$STATUS $(json .status)" "201 succeeded" \
 is "$(payment_facts "$o" retry-pay)" "charges=1 payments=succeeded order=paid key=completed/finished" \
 	"... one charge, the payment succeeded, the order paid, the key completed"
 is "$(sql "SELECT last_value FROM retry_pay_seq")" 2 "... (the trigger saw two tries)"
+# ---- a group of orders that meets a serialization failure ---------------
+# A psql session holds MUG-KYOTO's row: the first mug order waits for it in
+# a group of its own, and four more queue behind it, to be one group when
+# the row is released. The third order row written fails once with 40001:
+# the second of that group's. (MUG-KYOTO's writer does not sweep keys.)
+fail_on group_retry orders "true" 40001 3
+orders_before=$(sql 'SELECT count(*) FROM orders')
+mugs_before=$(sql "SELECT stock FROM products WHERE sku = 'MUG-KYOTO'")
+hold_row g 1.5
+pids=()
+for i in 1 2 3 4 5; do
+	curl -s --max-time 20 -o "$TMP/g-$i.body" -w '%{http_code}' "$BASE/orders" \
+		-H "$ALICE" -H "$JSON" -H "Idempotency-Key: group-$i" \
+		-d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}' >"$TMP/g-$i.status" &
+	pids+=($!)
+	[ "$i" = 1 ] && sleep 0.5
+done
+wait "${pids[@]}"
+is "$(for i in 1 2 3 4 5; do cat "$TMP/g-$i.status"; echo; done | paste -sd' ')" "201 201 201 201 201" \
+	"a group of four orders meets a serialization failure: all five orders 201"
+is "$(grep -c '(40001; in: INSERT INTO orders' "$TMP/error.log")" 1 \
+	"... the server log names the failure once"
+is "$(for i in 1 2 3 4 5; do grep -c "key=group-$i outcome=new stored=yes" "$TMP/error.log"; done | paste -sd' ')" \
+	"1 1 1 1 1" "... each order answered once"
+groups=$(for i in 2 3 4 5; do grep -o "key=group-$i outcome=new stored=yes group=[0-9]*" "$TMP/error.log" |
+	sed 's/.*group=//'; done | sort -u)
+first=$(grep -o 'key=group-1 outcome=new stored=yes group=[0-9]*' "$TMP/error.log" | sed 's/.*group=//')
+is "$(wc -l <<<"$groups") $((groups > first + 1))" "1 1" \
+	"... the four of the failed group in one group, run again after it was rolled back"
+is "$(($(sql 'SELECT count(*) FROM orders') - orders_before)) $(sql "SELECT stock FROM products WHERE sku = 'MUG-KYOTO'")" \
+	"5 $((mugs_before - 5))" "... five orders, the mug's stock down by five"
+is "$(sql "SELECT last_value FROM group_retry_seq")" 7 "... (the trigger saw seven order rows: one undone)"
+for i in 1 3; do
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: group-$i" \
+		-d '{"items":[{"sku":"MUG-KYOTO","quantity":1}]}'
+	is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $(cat "$TMP/g-$i.body")" \
+		"order group-$i's retry replays exactly the answer it got"
+done
+sql "DROP TRIGGER group_retry ON orders" >/dev/null
+
 # ---- defect: a local step after the provider says "later" ---------------
 # Recording the provider's answer fails once: the charge happened, the
 # answer is a 500, the key goes back to payment-created with its lease
