@@ -75,12 +75,7 @@ is "$(($(stock) - before))" -4 "... the sencha's stock went down by four, nothin
 is "$(sql "SELECT count(*) FROM order_items WHERE quantity = 7")" 0 "... and no item of seven"
 is "$(sql "SELECT count(*) FROM idempotency_keys WHERE idem_key LIKE 'late-%' AND status = 'completed'")" 5 \
 	"... five answers stored: the refused order's key is free"
-for i in 1 2; do
-	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-$i" \
-		-d '{"items":[{"sku":"TEA-SENCHA","quantity":1}]}'
-	is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $(cat "$TMP/o-$i.body")" \
-		"order $i's retry replays exactly the answer it got"
-done
+for i in 1 2; do order_replays "late-$i" TEA-SENCHA "$TMP/o-$i.body"; done
 
 sql 'DROP TRIGGER no_seven ON order_items' >/dev/null
 req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: late-3" \

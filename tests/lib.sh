@@ -262,6 +262,15 @@ req() {
 	HEADERS=$(tr -d '\r' < "$TMP/headers")
 }
 
+# order_replays KEY SKU FILE: alice's order of one SKU under KEY, sent
+# again, replays exactly the answer it got (201, saved in FILE).
+order_replays() {
+	req POST /orders -H "$ALICE" -H "$JSON" -H "Idempotency-Key: $1" \
+		-d "{\"items\":[{\"sku\":\"$2\",\"quantity\":1}]}"
+	is "$STATUS $(header Idempotent-Replayed) $BODY" "201 true $(cat "$3")" \
+		"order $1's retry replays exactly the answer it got"
+}
+
 # burst N PATH KEY BODY [BASE...]: N copies of one POST as alice, all at
 # once, copy i to the BASEs in turn ($BASE alone by default). Copy i's
 # status, headers and body land in $TMP/burst/i.status, .hdr and .body.
