@@ -94,7 +94,24 @@ stop_server() {
 		kill "$SERVER_PID" 2>/dev/null
 		wait "$SERVER_PID" 2>/dev/null
 		SERVER_PID=
+		stop_left_behind "$TMP/fcgi.sock"
 	fi
+}
+# stop_left_behind SOCKET: a worker that lighttpd left running as it
+# stopped (seen once, under load: one it had just spawned again after a
+# crash) would still hold the database, and its completer could take
+# payments over from the next server. Found by the socket in its
+# environment, it is stopped too.
+stop_left_behind() {
+	local pids
+	pids=($(grep -lzxF "ONCESHOP_SOCKET=$1" /proc/[0-9]*/environ 2>/dev/null |
+		sed 's#^/proc/\([0-9]*\)/environ$#\1#'))
+	[ ${#pids[@]} -gt 0 ] || return 0
+	kill "${pids[@]}" 2>/dev/null
+	for _ in $(seq 100); do
+		kill -0 "${pids[@]}" 2>/dev/null || return 0
+		sleep 0.05
+	done
 }
 # AT_EXIT: what a test started of its own, to stop before TMP goes.
 AT_EXIT=
@@ -215,6 +232,7 @@ stop_second_host() {
 		kill "$SECOND_PID" 2>/dev/null
 		wait "$SECOND_PID" 2>/dev/null
 		SECOND_PID=
+		stop_left_behind "$TMP/fcgi-2.sock"
 	fi
 }
 
