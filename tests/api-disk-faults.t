@@ -42,23 +42,8 @@ MOUNTED=
 # when spawned through the fiu wrapper).
 workers_real() { workers "$SERVER_PID" "$REAL_BIN"; }
 
-# stop_all: stops lighttpd and waits (5 s, then SIGKILL) until its
-# children are gone (onceshop, or a wrapper about to exec it), so that
-# nothing holds the database open.
-stop_all() {
-	local pids pid
-	pids=$([ -z "$SERVER_PID" ] || pgrep -P "$SERVER_PID")
-	stop_server
-	for _ in $(seq 50); do
-		for pid in $pids; do kill -0 "$pid" 2>/dev/null && break; pid=; done
-		[ -z "${pid:-}" ] && return 0
-		sleep 0.1
-	done
-	kill -KILL $pids 2>/dev/null
-}
-
 cleanup() {
-	stop_all
+	stop_server
 	if [ -n "$MOUNTED" ]; then
 		umount "$DISK" 2>/dev/null || umount -l "$DISK"
 	fi
@@ -372,7 +357,7 @@ else
 	settle "full disk, space freed" full-warm-1 full-warm-2 full-warm-3 "${FULL[@]}"
 	same_worker "full disk"
 	report "full disk"
-	stop_all
+	stop_server
 	umount "$DISK" && MOUNTED=
 fi
 
@@ -472,7 +457,7 @@ fault 'enable name=posix/io/sync/fdatasync,failinfo=5'
 fire ghost ghost-1
 judge ghost ghost-1
 kill -KILL "$WORKER"
-respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_all; start_server; WORKER=$(workers_real); }
+respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_server; start_server; WORKER=$(workers_real); }
 settle "fsync failed, then a crash" ghost-1
 # (the last response is ghost-1's retry)
 [ "$(header Idempotent-Replayed)" = true ] &&
@@ -496,7 +481,7 @@ for k in "${K[@]}"; do
 done
 is "$bad" "" "lost answers: all 6 committed, none answered 201, each got an honest 5xx problem"
 kill -KILL "$WORKER"
-respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_all; start_server; WORKER=$(workers_real); }
+respawned || { echo "# lighttpd did not start a new worker: restarting it"; stop_server; start_server; WORKER=$(workers_real); }
 bad=
 for k in "${K[@]}"; do
 	for _ in $(seq 30); do

@@ -97,11 +97,12 @@ stop_server() {
 		stop_left_behind "$TMP/fcgi.sock"
 	fi
 }
-# stop_left_behind SOCKET: a worker that lighttpd left running as it
-# stopped (seen once, under load: one it had just spawned again after a
-# crash) would still hold the database, and its completer could take
-# payments over from the next server. Found by the socket in its
-# environment, it is stopped too.
+# stop_left_behind SOCKET: the workers of the lighttpd just stopped (or a
+# wrapper about to exec one), found by the socket in their environment,
+# are gone when it returns: 5 s after a TERM, KILLed. One still finishing
+# its last group would hold the database; one lighttpd left running (seen
+# under load: one it had just spawned again after a crash) would also run
+# its completer beside the next server's.
 stop_left_behind() {
 	local pids
 	pids=($(grep -lzxF "ONCESHOP_SOCKET=$1" /proc/[0-9]*/environ 2>/dev/null |
@@ -112,6 +113,7 @@ stop_left_behind() {
 		kill -0 "${pids[@]}" 2>/dev/null || return 0
 		sleep 0.05
 	done
+	kill -KILL "${pids[@]}" 2>/dev/null
 }
 # AT_EXIT: what a test started of its own, to stop before TMP goes.
 AT_EXIT=
