@@ -7,10 +7,11 @@
 # (ONCESHOP_WRITERS=1):
 #   S1 holds MUG-KYOTO: order 0 (a mug) blocks the writer's first group,
 #      while order 1 (sencha) and order 2 (matcha) queue behind it;
-#   S2 takes TEA-MATCHA;
-#   S1 commits: the second group runs order 1 (takes TEA-SENCHA) and
-#      order 2, which waits for S2's TEA-MATCHA;
-#   S2 asks for TEA-SENCHA, held by the group: a cycle. The writer waited
+#   S2 takes TEA-SENCHA;
+#   S1 commits: the second group runs its jobs in the order of their lane
+#      hints (writer.h), whatever order they came in: order 2 (takes
+#      TEA-MATCHA), then order 1, which waits for S2's TEA-SENCHA;
+#   S2 asks for TEA-MATCHA, held by the group: a cycle. The writer waited
 #      first, so its deadlock check (deadlock_timeout 2 s; S2's is longer)
 #      finds it and the group is the one refused.
 . "$(dirname "$0")/lib.sh"
@@ -36,9 +37,9 @@ sleep 0.5
 order 2 TEA-MATCHA
 session s2 "SET deadlock_timeout = '20s';
 BEGIN;
-UPDATE products SET stock = stock WHERE sku = 'TEA-MATCHA';
-SELECT pg_sleep(2.5);
 UPDATE products SET stock = stock WHERE sku = 'TEA-SENCHA';
+SELECT pg_sleep(2.5);
+UPDATE products SET stock = stock WHERE sku = 'TEA-MATCHA';
 \\! touch $TMP/s2
 COMMIT;"
 for _ in $(seq 200); do
@@ -62,6 +63,25 @@ is "$(stock)" "$((m0 - 1)) $((t0 - 1)) $((s0 - 1))" "... and each product's stoc
 order_replays dl-1 TEA-SENCHA "$TMP/o-1.body"
 order_replays dl-2 TEA-MATCHA "$TMP/o-2.body"
 
+# random_orders NAME BASE...: 400 single-product orders of four products
+# at random, 32 in flight at a time (one curl, --parallel), order i to
+# the BASEs in turn; their statuses to $TMP/NAME.status.
+random_orders() {
+	local name=$1 i bases
+	shift
+	bases=("$@")
+	for i in $(seq 400); do
+		printf 'next\nurl = "%s/orders"\nheader = "%s"\nheader = "%s"\nheader = "Idempotency-Key: %s-%d"\n' \
+			"${bases[i % ${#bases[@]}]}" "$ALICE" "$JSON" "$name" "$i"
+		printf 'data = "{\\"items\\":[{\\"sku\\":\\"%s\\",\\"quantity\\":1}]}"\noutput = /dev/null\nwrite-out = "%%{http_code}\\n"\n' \
+			"${skus[RANDOM % 4]}"
+	done | sed 1d > "$TMP/$name.curl"
+	curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max 32 \
+		-K "$TMP/$name.curl" > "$TMP/$name.status"
+}
+deadlocks() { cat "$TMP/error.log" "$TMP/error-2.log" 2>/dev/null | grep -c 'deadlock detected'; }
+skus=(BISCUIT-SEMBEI TEA-SENCHA TEA-MATCHA MUG-KYOTO)
+
 # Lanes: a host's writers take each order by its product, so four writers
 # given single-product orders of four products at random never hold a
 # product another one wants: no deadlock, where groups taking them in
@@ -69,19 +89,28 @@ order_replays dl-2 TEA-MATCHA "$TMP/o-2.body"
 stop_server
 sql "ALTER DATABASE $PGDB SET deadlock_timeout = '50ms'" >/dev/null
 ONCESHOP_WRITERS=4 start_server
-deadlocks=$(grep -c 'deadlock detected' "$TMP/error.log")
+deadlocks=$(deadlocks)
 orders=$(sql 'SELECT count(*) FROM orders')
-skus=(BISCUIT-SEMBEI TEA-SENCHA TEA-MATCHA MUG-KYOTO)
-# One curl, 32 requests in flight at a time (curl --parallel).
-for i in $(seq 400); do
-	printf 'next\nurl = "%s/orders"\nheader = "%s"\nheader = "%s"\nheader = "Idempotency-Key: lane-%d"\n' \
-		"$BASE" "$ALICE" "$JSON" "$i"
-	printf 'data = "{\\"items\\":[{\\"sku\\":\\"%s\\",\\"quantity\\":1}]}"\noutput = /dev/null\nwrite-out = "%%{http_code}\\n"\n' \
-		"${skus[RANDOM % 4]}"
-done | sed 1d > "$TMP/lanes.curl"
-curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max 32 -K "$TMP/lanes.curl" > "$TMP/lanes.status"
-is "$(sort "$TMP/lanes.status" | uniq -c | awk '{print $1, $2}')" "400 201" \
+random_orders lane "$BASE"
+is "$(sort "$TMP/lane.status" | uniq -c | awk '{print $1, $2}')" "400 201" \
 	"four writers, 400 orders of four products at random, 32 at a time: all 201"
-is "$(($(sql 'SELECT count(*) FROM orders') - orders)) $(($(grep -c 'deadlock detected' "$TMP/error.log") - deadlocks))" "400 0" \
+is "$(($(sql 'SELECT count(*) FROM orders') - orders)) $(($(deadlocks) - deadlocks))" "400 0" \
 	"... 400 orders, and no deadlock between the writers"
+
+# Two hosts, one writer each: each host's groups hold all four products,
+# and the orders come in at random. A group runs its jobs in the order of
+# their lane hints, not as they came (writer.h), so both hosts' groups
+# take the products in one order: no deadlock between them. (Taken as they
+# came, this made deadlocks in every run.)
+stop_server
+sql "UPDATE products SET stock = 100000" >/dev/null	# no 409: all are sold
+ONCESHOP_WRITERS=1 start_server
+ONCESHOP_WRITERS=1 start_second_host
+deadlocks=$(deadlocks)
+orders=$(sql 'SELECT count(*) FROM orders')
+random_orders hosts "$BASE" "$B"
+is "$(sort "$TMP/hosts.status" | uniq -c | awk '{print $1, $2}')" "400 201" \
+	"two hosts of one writer each, 400 orders of four products at random: all 201"
+is "$(($(sql 'SELECT count(*) FROM orders') - orders)) $(($(deadlocks) - deadlocks))" "400 0" \
+	"... 400 orders, and no deadlock between the hosts"
 done_testing

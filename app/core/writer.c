@@ -116,6 +116,24 @@ take_mine(struct lane *l)
 	return mine;
 }
 
+/* Sorts jobs, a list, by lane hint, keeping the order of equal hints
+ * (writer.h): an insertion sort, as a group is a few dozen jobs. */
+static struct write_job *
+by_hint(struct write_job *jobs)
+{
+	struct write_job	*sorted = NULL, *j, **p;
+
+	while ((j = jobs) != NULL) {
+		jobs = j->next;
+		for (p = &sorted; *p != NULL && (*p)->lane_hint <= j->lane_hint;
+		    p = &(*p)->next)
+			continue;
+		j->next = *p;
+		*p = j;
+	}
+	return sorted;
+}
+
 /* Takes every queued job off the queue. Call with mu held. */
 static struct write_job *
 take_all(struct writer *w)
@@ -183,6 +201,8 @@ group(struct lane *l)
 	gather(w);
 	jobs = take_mine(l);
 	pthread_mutex_unlock(&w->mu);
+	/* Running jobs are the writer's alone: no lock to reorder them. */
+	jobs = by_hint(jobs);
 	group_run(l->db, jobs, rc, &l->w->groups);
 	finish(w, jobs);
 }

@@ -44,7 +44,10 @@ struct write_job {
 	/* 0, or which write connection runs it (PostgreSQL's lanes): jobs
 	 * with the same hint run on the same one, one group after another,
 	 * so that they never wait for each other's row locks across two
-	 * connections, nor deadlock there. */
+	 * connections, nor deadlock there. Within a group, jobs run in the
+	 * order of their hints (those with equal hints in the order they
+	 * came): two groups, of two hosts, then take the rows their hints
+	 * stand for in one order, and cannot deadlock over them. */
 	uint32_t		 lane_hint;
 	/* Set by the writer: */
 	enum write_result	 result;
