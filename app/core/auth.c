@@ -29,22 +29,38 @@ bearer_token(const char *authorization)
  * look it up again after answering (auth_refresh): a token in use is looked
  * up once per cache_us / 2 by one thread, and no request waits for that.
  * Only a look-up that finds the token moves its end, so a token deleted
- * from the database is refused cache_us later at most. */
+ * from the database is refused cache_us later at most.
+ *
+ * When the database is slow to answer that look-up, the token's time can
+ * run out before it ends. Requests that find it so then wait for that
+ * look-up (at most cache_us), or one of them looks it up while the others
+ * wait: one slow look-up, not one per request thread, each slower for the
+ * others (two hosts sharing two cores showed 100 at once, up to 1.5 s). */
 #define TOKEN_SLOTS	64		/* by the hash's first hex digits */
 
 static int64_t	 cache_us;
 static pthread_mutex_t	 cache_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 cache_looked;	/* a look-up ended */
+static pthread_once_t	 cache_once = PTHREAD_ONCE_INIT;
 static struct {
 	char		 hash[65];
 	struct user	 user;
 	int64_t		 until;		/* monotonic; 0: empty */
 	int		 refreshing;	/* a thread will look it up */
+	int		 looking;	/* a thread is looking it up */
 } cache[TOKEN_SLOTS];
 static _Thread_local char	 due[65];	/* this thread's to look up */
+
+static void
+cache_init(void)
+{
+	cond_init_monotonic(&cache_looked);
+}
 
 void
 auth_configure(long token_cache_ms)
 {
+	pthread_once(&cache_once, cache_init);
 	cache_us = token_cache_ms * 1000;
 }
 
@@ -56,28 +72,57 @@ slot_of(const char *hash)
 	return (unsigned)strtoul(two, NULL, 16) % TOKEN_SLOTS;
 }
 
-/* Copies the cached user for hash into req. Returns 1 if it was there. */
+/* Copies the cached user for hash into req. Returns 1 if it was there;
+ * 0 if the caller is to look it up, which it then says to cache_put. A
+ * token found before whose time has run out while a thread looks it up is
+ * waited for (one found no more is not: each request asks). */
 static int
 cache_get(const char *hash, struct request *req)
 {
 	unsigned	 i = slot_of(hash);
-	int64_t		 now;
-	int		 hit;
+	int64_t		 now, wait_until;
+	struct timespec	 deadline;
+	int		 ours, hit;
 
 	if (cache_us == 0)
 		return 0;	/* no cache: no clock, no lock */
 	now = time_monotonic_usec();
+	wait_until = now + cache_us;
+	deadline = cond_deadline(wait_until);
 	pthread_mutex_lock(&cache_mu);
-	hit = now < cache[i].until && strcmp(cache[i].hash, hash) == 0;
+	for (;;) {
+		ours = strcmp(cache[i].hash, hash) == 0;
+		if ((hit = ours && now < cache[i].until))
+			break;
+		if (!ours || cache[i].until == 0 || !cache[i].looking ||
+		    now >= wait_until)
+			break;
+		pthread_cond_timedwait(&cache_looked, &cache_mu, &deadline);
+		now = time_monotonic_usec();
+	}
 	if (hit) {
 		req->user = cache[i].user;
 		if (!cache[i].refreshing && now >= cache[i].until - cache_us / 2) {
 			cache[i].refreshing = 1;
 			memcpy(due, hash, sizeof(due));
 		}
-	}
+	} else if (ours && cache[i].until != 0)
+		cache[i].looking = 1;	/* the others wait for this one */
 	pthread_mutex_unlock(&cache_mu);
 	return hit;
+}
+
+/* The thread's due look-up of hash begins: requests that find the token's
+ * time run out wait for it. */
+static void
+cache_looking(const char *hash)
+{
+	unsigned	 i = slot_of(hash);
+
+	pthread_mutex_lock(&cache_mu);
+	if (strcmp(cache[i].hash, hash) == 0)
+		cache[i].looking = 1;
+	pthread_mutex_unlock(&cache_mu);
 }
 
 /* Records a look-up of hash that began at since and ended in rc: DB_ROW
@@ -96,12 +141,13 @@ cache_put(const char *hash, enum db_rc rc, const struct user *user,
 		memcpy(cache[i].hash, hash, sizeof(cache[i].hash));
 		cache[i].user = *user;
 		cache[i].until = since + cache_us;
-		cache[i].refreshing = 0;
+		cache[i].refreshing = cache[i].looking = 0;
 	} else if (strcmp(cache[i].hash, hash) == 0) {
 		if (rc == DB_DONE)
 			cache[i].until = 0;
-		cache[i].refreshing = 0;
+		cache[i].refreshing = cache[i].looking = 0;
 	}
+	pthread_cond_broadcast(&cache_looked);
 	pthread_mutex_unlock(&cache_mu);
 }
 
@@ -130,6 +176,7 @@ auth_refresh(struct db *db)
 
 	if (due[0] == '\0')
 		return;
+	cache_looking(due);
 	since = time_monotonic_usec();
 	cache_put(due, db != NULL ? token_user(db, due, &user) : DB_ERROR,
 	    &user, since);

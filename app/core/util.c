@@ -207,6 +207,27 @@ time_monotonic_usec(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+void
+cond_init_monotonic(pthread_cond_t *c)
+{
+	pthread_condattr_t	 a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+struct timespec
+cond_deadline(int64_t monotonic_usec)
+{
+	struct timespec	 ts;
+
+	ts.tv_sec = monotonic_usec / 1000000;
+	ts.tv_nsec = (long)(monotonic_usec % 1000000) * 1000;
+	return ts;
+}
+
 static EVP_MD	*sha256_md;
 
 /* Fetches the digest once: EVP_sha256() makes OpenSSL 3 look it up, with

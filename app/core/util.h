@@ -3,6 +3,7 @@
 #ifndef ONCESHOP_UTIL_H
 #define ONCESHOP_UTIL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -41,6 +42,12 @@ int64_t	 time_usec(void);
 /* Microseconds of a clock that only goes forward, for deadlines: a change
  * of the wall clock moves none. */
 int64_t	 time_monotonic_usec(void);
+
+/* A condition variable whose timed waits end at a time_monotonic_usec
+ * deadline, given as cond_deadline(usec): a change of the wall clock
+ * moves none. */
+void		 cond_init_monotonic(pthread_cond_t *);
+struct timespec	 cond_deadline(int64_t monotonic_usec);
 
 /* Returns the length of the UTF-8 sequence at s (at most n bytes), or 0 if
  * it is malformed, overlong, a surrogate or above U+10FFFF. */

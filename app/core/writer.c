@@ -46,29 +46,6 @@ struct writer {
 	int			 stop;
 };
 
-static struct timespec
-timespec_of(int64_t usec)
-{
-	struct timespec	 ts;
-
-	ts.tv_sec = usec / 1000000;
-	ts.tv_nsec = (long)(usec % 1000000) * 1000;
-	return ts;
-}
-
-/* A monotonic condition variable, so that clock changes do not move
- * deadlines. */
-static void
-cond_init(pthread_cond_t *c)
-{
-	pthread_condattr_t	 a;
-
-	pthread_condattr_init(&a);
-	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
-	pthread_cond_init(c, &a);
-	pthread_condattr_destroy(&a);
-}
-
 /* The writer whose writer_request_begin this request thread made, until
  * the request queues its first job or ends. */
 static _Thread_local struct writer	*announced;
@@ -175,7 +152,7 @@ gather(struct writer *w)
 
 	if (w->cfg.gather_us == 0 || atomic_load(&w->on_way) == 0)
 		return;
-	deadline = timespec_of(time_monotonic_usec() + w->cfg.gather_us);
+	deadline = cond_deadline(time_monotonic_usec() + w->cfg.gather_us);
 	atomic_fetch_add(&w->gathering, 1);
 	while (atomic_load(&w->on_way) > 0 && !w->stop &&
 	    pthread_cond_timedwait(&w->wake, &w->mu, &deadline) != ETIMEDOUT)
@@ -250,7 +227,7 @@ writer_main(void *arg)
 				continue;
 			}
 			w->idle++;
-			ts = timespec_of(next);
+			ts = cond_deadline(next);
 			if (hk)
 				pthread_cond_timedwait(&w->wake, &w->mu, &ts);
 			else
@@ -283,7 +260,7 @@ writer_start(const struct writer_config *cfg)
 	if (w->cfg.lanes > WRITER_LANES_MAX)
 		w->cfg.lanes = WRITER_LANES_MAX;
 	pthread_mutex_init(&w->mu, NULL);
-	cond_init(&w->wake);
+	cond_init_monotonic(&w->wake);
 	for (; w->nlanes < w->cfg.lanes; w->nlanes++) {
 		l = &w->lanes[w->nlanes];
 		l->w = w;
@@ -420,14 +397,15 @@ writer_submit(struct writer *w, struct write_job *job, int timeout_ms)
 	if (w->nlanes == 0)
 		return run_inline(w, job);
 
-	deadline = timespec_of(time_monotonic_usec() + (int64_t)timeout_ms * 1000);
+	deadline = cond_deadline(time_monotonic_usec() +
+	    (int64_t)timeout_ms * 1000);
 	pthread_mutex_lock(&w->mu);
 	if (w->stop) {		/* the process is ending */
 		pthread_mutex_unlock(&w->mu);
 		job->fault = DB_BUSY;
 		return job->result = WRITE_BUSY;
 	}
-	cond_init(&job->done);
+	cond_init_monotonic(&job->done);
 	job->state = JOB_QUEUED;
 	if (w->tail != NULL)
 		w->tail->next = job;
