@@ -16,19 +16,33 @@ is "$STATUS" 200 "alice's token is found, and trusted for 2 s"
 session lock "BEGIN;
 LOCK TABLE api_tokens IN ACCESS EXCLUSIVE MODE;
 \\! touch $TMP/locked
-SELECT pg_sleep(3);
+SELECT pg_sleep(6);
 COMMIT;"
 waitfor locked || echo "# the token table was never locked"
 sleep 2.1	# alice's token's time runs out
 pids=()
 for i in $(seq 20); do
-	curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -H "$ALICE" \
+	curl -s -o /dev/null -w '%{http_code}\n' --max-time 15 -H "$ALICE" \
 		"$BASE/orders" >"$TMP/t-$i.status" &
 	pids+=($!)
 done
-sleep 0.5
-is "$(sql "SELECT count(*) FROM pg_locks WHERE relation = 'api_tokens'::regclass AND NOT granted")" 1 \
+# waiting: how many look-ups wait for the table; waiting_reaches N
+# SECONDS: polls until N do, for at most SECONDS.
+waiting() { sql "SELECT count(*) FROM pg_locks WHERE relation = 'api_tokens'::regclass AND NOT granted"; }
+waiting_reaches() {
+	local _
+	for _ in $(seq $(($2 * 10))); do
+		[ "$(waiting)" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+waiting_reaches 1 2
+sleep 0.3
+is "$(waiting)" 1 \
 	"20 requests whose token's time ran out while its table is locked: one look-up waits, not 20"
+waiting_reaches 20 5
+is "$(waiting)" 20 "... the others wait for it at most the cache's time (2 s), then each asks"
 wait "${pids[@]}"
 is "$(cat "$TMP"/t-*.status | sort | uniq -c | awk '{print $1, $2}')" "20 200" \
 	"... and once the table is free, all 20 are answered 200"
