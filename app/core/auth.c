@@ -33,9 +33,12 @@ bearer_token(const char *authorization)
  *
  * When the database is slow to answer that look-up, the token's time can
  * run out before it ends. Requests that find it so then wait for that
- * look-up (at most cache_us), or one of them looks it up while the others
- * wait: one slow look-up, not one per request thread, each slower for the
- * others (two hosts sharing two cores showed 100 at once, up to 1.5 s). */
+ * look-up, or one of them looks it up while the others wait: one slow
+ * look-up, not one per request thread, each slower for the others (two
+ * hosts sharing two cores showed 100 at once, up to 1.5 s). A request
+ * waits for one look-up at most, and at most cache_us: if that one did
+ * not find the token, it asks itself, so it never waits longer than a
+ * look-up of its own would have taken. */
 #define TOKEN_SLOTS	64		/* by the hash's first hex digits */
 
 static int64_t	 cache_us;
@@ -48,6 +51,7 @@ static struct {
 	int64_t		 until;		/* monotonic; 0: empty */
 	int		 refreshing;	/* a thread will look it up */
 	int		 looking;	/* a thread is looking it up */
+	unsigned	 looked;	/* look-ups ended: waiters wait for one */
 } cache[TOKEN_SLOTS];
 static _Thread_local char	 due[65];	/* this thread's to look up */
 
@@ -82,6 +86,7 @@ cache_get(const char *hash, struct request *req)
 	unsigned	 i = slot_of(hash);
 	int64_t		 now, wait_until;
 	struct timespec	 deadline;
+	unsigned	 looked;
 	int		 ours, hit;
 
 	if (cache_us == 0)
@@ -90,12 +95,13 @@ cache_get(const char *hash, struct request *req)
 	wait_until = now + cache_us;
 	deadline = cond_deadline(wait_until);
 	pthread_mutex_lock(&cache_mu);
+	looked = cache[i].looked;
 	for (;;) {
 		ours = strcmp(cache[i].hash, hash) == 0;
 		if ((hit = ours && now < cache[i].until))
 			break;
 		if (!ours || cache[i].until == 0 || !cache[i].looking ||
-		    now >= wait_until)
+		    cache[i].looked != looked || now >= wait_until)
 			break;
 		pthread_cond_timedwait(&cache_looked, &cache_mu, &deadline);
 		now = time_monotonic_usec();
@@ -142,10 +148,12 @@ cache_put(const char *hash, enum db_rc rc, const struct user *user,
 		cache[i].user = *user;
 		cache[i].until = since + cache_us;
 		cache[i].refreshing = cache[i].looking = 0;
+		cache[i].looked++;
 	} else if (strcmp(cache[i].hash, hash) == 0) {
 		if (rc == DB_DONE)
 			cache[i].until = 0;
 		cache[i].refreshing = cache[i].looking = 0;
+		cache[i].looked++;
 	}
 	pthread_cond_broadcast(&cache_looked);
 	pthread_mutex_unlock(&cache_mu);
